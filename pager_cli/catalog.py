@@ -1,0 +1,124 @@
+"""The stored configuration: users, schedules, escalation policies, services and
+settings, as the database holds them after `schedules apply`, read back into the
+plain objects the rotation math and the escalation engine use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlmodel import Session, select
+
+from . import models as m
+from .errors import NotFound
+from .rotation import Layer, Override, Restrict, Schedule
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Level:
+    delay: timedelta
+    targets: tuple[str, ...]  # "schedule:x" / "user:y"
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    repeat: int
+    levels: tuple[Level, ...]
+
+
+def setting(session: Session, key: str) -> str | None:
+    row = session.get(m.Setting, key)
+    return row.value if row else None
+
+
+def config_timezone(db) -> str | None:  # noqa: ANN001 - a Database
+    with db.read() as session:
+        return setting(session, "timezone")
+
+
+def service(session: Session, name: str) -> m.Service:
+    row = session.get(m.Service, name)
+    if row is None:
+        raise NotFound(f"no service {name!r}", hint="`pager services` lists them")
+    return row
+
+
+def services(session: Session) -> list[m.Service]:
+    return list(session.exec(select(m.Service).order_by(m.Service.name)))
+
+
+def user_exists(session: Session, name: str) -> bool:
+    return session.get(m.User, name) is not None
+
+
+def require_user(session: Session, name: str) -> None:
+    if not user_exists(session, name):
+        raise NotFound(f"no user {name!r}", hint="users are defined in the config file")
+
+
+def policy(session: Session, name: str | None) -> Policy | None:
+    if not name:
+        return None
+    row = session.get(m.EscalationPolicy, name)
+    if row is None:
+        return None
+    levels = session.exec(
+        select(m.EscalationLevel).where(m.EscalationLevel.policy == name).order_by(m.EscalationLevel.position)
+    )
+    return Policy(
+        name=row.name,
+        repeat=row.repeat,
+        levels=tuple(Level(timedelta(seconds=lv.delay_seconds), tuple(lv.targets)) for lv in levels),
+    )
+
+
+def schedule_names(session: Session) -> list[str]:
+    return list(session.exec(select(m.Schedule.name).order_by(m.Schedule.name)))
+
+
+def schedule(session: Session, name: str) -> Schedule:
+    """The schedule `name` with its layers and every override, config and CLI."""
+    row = session.get(m.Schedule, name)
+    if row is None:
+        raise NotFound(f"no schedule {name!r}", hint="`pager schedules list` lists them")
+    layers = session.exec(select(m.Layer).where(m.Layer.schedule == name).order_by(m.Layer.position))
+    overrides = session.exec(
+        select(m.ScheduleOverride)
+        .where(m.ScheduleOverride.schedule == name)
+        .order_by(m.ScheduleOverride.position, m.ScheduleOverride.id)
+    )
+    return Schedule(
+        name=row.name,
+        timezone=row.timezone,
+        layers=tuple(_layer(lr) for lr in layers),
+        overrides=tuple(Override(user=o.user, start=o.start, end=o.end, id=o.id) for o in overrides),
+    )
+
+
+def restrict_to_json(windows: tuple[Restrict, ...]) -> list[dict]:
+    return [
+        {"days": [DAY_NAMES[d] for d in w.days], "from": w.start.strftime("%H:%M"), "to": w.end.strftime("%H:%M")}
+        for w in windows
+    ]
+
+
+def _layer(row: m.Layer) -> Layer:
+    return Layer(
+        name=row.name,
+        users=tuple(row.users),
+        start=datetime.fromisoformat(row.start_local),
+        rotation=row.rotation,
+        shift_length=row.shift_length,
+        handoffs=row.handoffs,
+        restrict=tuple(
+            Restrict(
+                days=tuple(DAY_NAMES.index(d) for d in w["days"]),
+                start=time.fromisoformat(w["from"]),
+                end=time.fromisoformat(w["to"]),
+            )
+            for w in row.restrict
+        ),
+    )

@@ -1,0 +1,87 @@
+"""The root command: global options, and the one place where our errors become
+`Error: …` on stderr and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from ..errors import PagerError
+from . import output
+from .context import Ctx
+
+
+class PagerGroup(TyperGroup):
+    """Maps every PagerError raised by any command to its exit code."""
+
+    def invoke(self, ctx):  # noqa: ANN001, ANN201
+        try:
+            return super().invoke(ctx)
+        except PagerError as e:
+            for problem in getattr(e, "problems", []) or []:
+                output.say(problem)
+            output.error(e.message, e.hint)
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(0) from None
+        finally:
+            obj = ctx.obj
+            if isinstance(obj, Ctx):
+                obj.close()
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+app = typer.Typer(
+    cls=PagerGroup,
+    name="pager",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="On-call schedules, incidents and escalating pages, over one SQLite file.",
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="PAGER_DB", help="Database file (default: <user data dir>/pager/pager.db).", show_envvar=True)] = None,
+    tz: Annotated[Optional[str], typer.Option("--tz", help="IANA zone for display and for times without an offset (default: the config's timezone).")] = None,
+    now: Annotated[Optional[str], typer.Option("--now", envvar="PAGER_NOW", help="Replay: take this TIME as the current time.", show_envvar=True)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Machine output: plain JSON (NDJSON for streams) on stdout.")] = False,
+) -> None:
+    """On-call schedules, incidents and escalating pages, over one SQLite file.
+
+    Cron: `* * * * * /full/path/to/pager escalate-check`.
+    """
+    ctx.obj = Ctx(db_option=db, tz_option=tz, now_option=now, json=json_)
+
+
+def _register() -> None:
+    from . import escalation, incidents, schedules
+
+    for module in (schedules, incidents, escalation):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app(prog_name="pager")

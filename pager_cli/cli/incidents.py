@@ -1,0 +1,333 @@
+"""Incident commands: trigger, ack, resolve, escalate, note, list, show, services."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from . import output
+from .context import get
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
+ByOption = Annotated[Optional[str], typer.Option("--by", help="Who does it (default: $PAGER_USER, then the login name).")]
+KeyOption = Annotated[Optional[str], typer.Option("--key", help="Find the open incident with this dedup key instead of an id.")]
+ServiceFilter = Annotated[Optional[str], typer.Option("--service", "-s", help="Only this service.")]
+
+
+def who(by: str | None) -> str:
+    if by:
+        return by
+    env = os.environ.get("PAGER_USER")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in a container
+        return "unknown"
+
+
+def deliver(events, as_json: bool) -> None:  # noqa: ANN001
+    from ..notify import deliver as send
+
+    send([e.page for e in events if e.page is not None], quiet=as_json)
+
+
+def trigger(
+    ctx: typer.Context,
+    title: Annotated[Optional[str], typer.Argument(help="What is wrong. `-` (or no title with stdin piped) reads alerts from stdin.", show_default=False)] = None,
+    service: Annotated[Optional[str], typer.Option("--service", "-s", help="The service the alert is for (stdin: the default service).")] = None,
+    severity: Annotated[str, typer.Option("--severity", help="critical, error, warning or info (aliases such as p1 or high work).")] = "error",
+    dedup_key: Annotated[Optional[str], typer.Option("--dedup-key", help="Alerts with the same key go into one open incident (default: auto: + sha256 of the title).")] = None,
+    details: Annotated[Optional[str], typer.Option("--details", help="A JSON object stored with the incident.")] = None,
+    input_format: Annotated[str, typer.Option("--input-format", help="stdin: auto, json or text.")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="stdin: records per committed batch.", min=1)] = 500,
+    batch_latency: Annotated[str, typer.Option("--batch-latency", help="stdin: commit a partial batch after this long.")] = "1s",
+    json_: JsonFlag = False,
+) -> None:
+    """Open an incident, or add an alert to the open one with the same dedup key.
+
+    Prints the incident id, and pages level 0 of the service's policy.
+    With `-` (or a pipe and no title) reads a stream of alerts: JSON objects,
+    PagerDuty Events v2 bodies, Alertmanager webhooks or plain text lines.
+    """
+    c = get(ctx, json_)
+    if title == "-" or (title is None and not sys.stdin.isatty()):
+        from .ingest import run_stdin
+
+        raise typer.Exit(run_stdin(c, service, input_format, batch_size, batch_latency))
+    if title is None:
+        from ..errors import UsageError
+
+        raise UsageError("trigger needs a TITLE (or `-` to read alerts from stdin)", hint='pager trigger --service payments "DB down"')
+    from .. import incidents
+    from ..errors import UsageError
+    from ..severity import normalize_severity
+
+    if not service:
+        raise UsageError("trigger needs --service", hint='pager trigger --service payments "DB down"')
+    level = normalize_severity(severity)
+    if level is None:
+        raise UsageError(f"unknown severity {severity!r}", hint="critical, error, warning or info")
+    doc = _details(details)
+    now = c.now()
+    with c.db().write() as session:
+        outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
+        result = incidents.to_json(outcome.incident)
+    for warning in outcome.warnings:
+        output.warn(warning)
+    deliver(outcome.events, c.json)
+    if c.json:
+        output.emit_json(result)
+    else:
+        extra = f" ({result['alert_count']} alerts)" if outcome.action == "deduplicated" else ""
+        output.line(f"#{result['id']} {outcome.action}{extra}")
+
+
+def _details(text: str | None) -> dict:
+    import json
+
+    from ..errors import UsageError
+
+    if not text:
+        return {}
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"--details is not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise UsageError("--details must be a JSON object")
+    return doc
+
+
+def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None, service: str | None,
+                by: str | None, as_json: bool) -> None:
+    """Run `action` on each incident in its own transaction; report each; exit
+    with the worst code."""
+    from .. import incidents
+    from ..errors import PagerError, UsageError
+
+    c = get(ctx, as_json)
+    if not ids and not key:
+        raise UsageError(f"{action} needs incident ids or --key")
+    actor = who(by)
+    now = c.now()
+    functions = {"acknowledge": incidents.acknowledge, "resolve": incidents.resolve, "escalate": incidents.escalate}
+    worst, results = 0, []
+    targets: list[int | str] = list(ids) + ([key] if key else [])
+    for target in targets:
+        try:
+            with c.db().write() as session:
+                if isinstance(target, str):
+                    incident = incidents.find_by_key(session, target, service)
+                else:
+                    incident = incidents.get(session, target)
+                outcome = functions[action](session, now, incident, actor)
+                result = incidents.to_json(outcome.incident)
+        except PagerError as e:
+            output.error(e.message, e.hint)
+            worst = max(worst, e.exit_code)
+            continue
+        if outcome.action == incidents.NOOP:
+            output.say(outcome.message)
+        elif not c.json:
+            output.line(f"#{result['id']} {outcome.action} by {actor}")
+        deliver(outcome.events, c.json)
+        results.append(result)
+    if c.json:
+        output.emit_json(results)
+    if worst:
+        raise typer.Exit(worst)
+
+
+def ack(
+    ctx: typer.Context,
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Incident ids.", show_default=False)] = None,
+    key: KeyOption = None,
+    service: ServiceFilter = None,
+    by: ByOption = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Acknowledge incidents: stops their escalation. Repeating it is a no-op."""
+    _transition(ctx, "acknowledge", ids or [], key, service, by, json_)
+
+
+def resolve(
+    ctx: typer.Context,
+    ids: Annotated[Optional[list[int]], typer.Argument(help="Incident ids.", show_default=False)] = None,
+    key: KeyOption = None,
+    service: ServiceFilter = None,
+    by: ByOption = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Resolve incidents (final). A triggered one needs an ack first where the
+    service sets require_ack_before_resolve (exit 4)."""
+    _transition(ctx, "resolve", ids or [], key, service, by, json_)
+
+
+def escalate(
+    ctx: typer.Context,
+    incident_id: Annotated[int, typer.Argument(metavar="ID", help="Incident id.")],
+    by: ByOption = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Move an incident to its next escalation level now and page it. An
+    acknowledged incident goes back to triggered; after the last level it starts
+    again at level 0."""
+    _transition(ctx, "escalate", [incident_id], None, None, by, json_)
+
+
+def note(
+    ctx: typer.Context,
+    incident_id: Annotated[int, typer.Argument(metavar="ID", help="Incident id.")],
+    text: Annotated[str, typer.Argument(help="The note.")],
+    by: ByOption = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Add a note to an incident's timeline."""
+    from .. import incidents
+
+    c = get(ctx, json_)
+    now = c.now()
+    actor = who(by)
+    with c.db().write() as session:
+        incident = incidents.get(session, incident_id)
+        incidents.add_note(session, now, incident, text, actor)
+        result = incidents.to_json(incident)
+    if c.json:
+        output.emit_json(result)
+    else:
+        output.line(f"#{incident_id} note added by {actor}")
+
+
+def list_(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option("--status", help="open, triggered, acknowledged, resolved or all.")] = "open",
+    service: ServiceFilter = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only incidents created at or after this TIME.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many (0: all).", min=0)] = 100,
+    json_: JsonFlag = False,
+) -> None:
+    """List incidents, newest first (default: the open ones)."""
+    from .. import incidents
+
+    c = get(ctx, json_)
+    start = c.time(since) if since else None
+    with c.db().read() as session:
+        rows = incidents.listing(session, status, service, start, limit)
+    if c.json:
+        output.emit_json([incidents.to_json(r) for r in rows])
+        return
+    if not rows:
+        output.say(f"No {status if status != 'all' else ''} incidents.".replace("  ", " "))
+        return
+    output.show(incident_table(rows, c.now(), c.tz()))
+
+
+def incident_table(rows, now, tz):  # noqa: ANN001, ANN201
+    from ..times import format_duration
+
+    grid = output.table("ID", "Age", "Severity", "Service", "Status", "Lvl", "Assignees", "Alerts", "Title")
+    for r in rows:
+        grid.add_row(
+            str(r.id),
+            format_duration((now - r.created_at).total_seconds()),
+            output.literal(r.severity, output.SEVERITY_STYLES.get(r.severity, "")),
+            output.literal(r.service),
+            output.literal(r.status, output.STATUS_STYLES.get(r.status, "")),
+            str(r.escalation_level),
+            output.literal(", ".join(r.assignees or []) or "—"),
+            str(r.alert_count),
+            output.literal(r.title),
+        )
+    return grid
+
+
+def show(
+    ctx: typer.Context,
+    incident_id: Annotated[int, typer.Argument(metavar="ID", help="Incident id.")],
+    json_: JsonFlag = False,
+) -> None:
+    """One incident with its full timeline."""
+    from .. import incidents
+
+    c = get(ctx, json_)
+    with c.db().read() as session:
+        incident = incidents.get(session, incident_id)
+        entries = incidents.timeline(session, incident_id)
+    doc = incidents.to_json(incident, entries)
+    if c.json:
+        output.emit_json(doc)
+        return
+    from rich.console import Group
+    from rich.text import Text
+
+    tz = c.tz()
+    head = Text()
+    head.append(f"#{incident.id} ", style="bold")
+    head.append_text(output.literal(incident.title, "bold"))
+    facts = output.table("Field", "Value")
+    for name, value in (
+        ("service", incident.service), ("status", incident.status), ("severity", incident.severity),
+        ("dedup key", incident.dedup_key), ("alerts", incident.alert_count),
+        ("assignees", ", ".join(incident.assignees or []) or "—"), ("level", incident.escalation_level),
+        ("created", output.local_time(incident.created_at, tz)),
+        ("last alert", output.local_time(incident.last_alert_at, tz)),
+        ("acknowledged", _by(incident.acknowledged_at, incident.acknowledged_by, tz)),
+        ("resolved", _by(incident.resolved_at, incident.resolved_by, tz)),
+    ):
+        facts.add_row(name, output.literal(value))
+    if incident.details:
+        facts.add_row("details", output.literal(output.dumps(incident.details)))
+    steps = output.table("At", "Event", "By", "Text", title="Timeline")
+    for e in entries:
+        steps.add_row(output.local_time(e.at, tz), e.kind, output.literal(e.by or ""), output.literal(e.text))
+    output.show(Group(head, facts, steps))
+
+
+def _by(at, by, tz) -> str:  # noqa: ANN001
+    if at is None:
+        return "—"
+    return output.local_time(at, tz) + (f" by {by}" if by else "")
+
+
+def services(ctx: typer.Context, json_: JsonFlag = False) -> None:
+    """Each service: healthy or not (open incidents), its escalation policy."""
+    from .. import catalog, incidents
+
+    c = get(ctx, json_)
+    with c.db().read() as session:
+        rows = catalog.services(session)
+        counts = incidents.open_counts(session)
+    docs = [
+        {"service": s.name, "healthy": counts.get(s.name, 0) == 0, "open_incidents": counts.get(s.name, 0),
+         "escalation_policy": s.escalation_policy, "dedup": s.dedup,
+         "require_ack_before_resolve": s.require_ack_before_resolve}
+        for s in rows
+    ]
+    if c.json:
+        output.emit_json(docs)
+        return
+    if not docs:
+        output.say("No services yet: `pager schedules apply FILE` defines them.")
+        return
+    grid = output.table("Service", "Health", "Open", "Policy", "Dedup")
+    for d in docs:
+        health = output.literal("healthy", "green") if d["healthy"] else output.literal("unhealthy", "bold red")
+        grid.add_row(output.literal(d["service"]), health, str(d["open_incidents"]),
+                     output.literal(d["escalation_policy"] or "— (unassigned)"), d["dedup"])
+    output.show(grid)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(trigger)
+    app.command()(ack)
+    app.command()(resolve)
+    app.command()(escalate)
+    app.command()(note)
+    app.command("list")(list_)
+    app.command()(show)
+    app.command()(services)

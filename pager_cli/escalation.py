@@ -1,0 +1,186 @@
+"""The escalation engine: entering a level (resolve its targets, assign, page),
+stepping due incidents on, and `escalate-check`, the cron job.
+
+A level reached at r is due to move on at r + its delay (`next_escalation_at`,
+indexed where set). Each step runs inside a write transaction that began
+IMMEDIATE, so concurrent checkers see each other's work and every due step
+happens exactly once; the `page` table's unique (incident, step, user, channel)
+guards it again. Pages are delivered after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from . import catalog
+from . import models as m
+from .errors import NotFound
+from .notify import PageMessage, channels_for
+from .rotation import on_call
+from .safetext import one_line
+from .times import iso
+
+
+@dataclass
+class Event:
+    """Something the engine did that a person or cron should hear about."""
+
+    kind: str  # "page" | "escalated" | "exhausted" | "unassigned"
+    incident_id: int
+    at: datetime
+    text: str
+    user: str | None = None
+    level: int | None = None
+    page: PageMessage | None = None
+
+    def line(self) -> str:
+        if self.page is not None:
+            return self.page.text()
+        return f"{self.kind.upper()} #{self.incident_id} {one_line(self.text)}"
+
+    def to_json(self) -> dict:
+        return {"event": self.kind, "incident": self.incident_id, "at": iso(self.at), "user": self.user,
+                "level": self.level, "text": self.text}
+
+
+@dataclass
+class Targets:
+    users: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # why a target gave nobody
+
+
+def add_timeline(session: Session, incident_id: int, at: datetime, kind: str, text: str = "", by: str | None = None) -> None:
+    session.add(m.TimelineEntry(incident_id=incident_id, at=at, kind=kind, by=by, text=text))
+
+
+def resolve_targets(session: Session, targets: tuple[str, ...], at: datetime) -> Targets:
+    """Users for a level's targets at instant `at` (`schedule:X` → who is on call)."""
+    found = Targets()
+    for target in targets:
+        kind, _, name = target.partition(":")
+        if kind == "user":
+            user = name
+        else:
+            try:
+                shift = on_call(catalog.schedule(session, name), at)
+            except NotFound:
+                found.reasons.append(f"schedule {name} does not exist")
+                continue
+            user = shift.user if shift else None
+            if user is None:
+                found.reasons.append(f"nobody on call in schedule {name}")
+                continue
+        if user not in found.users:
+            found.users.append(user)
+    return found
+
+
+def enter_level(session: Session, incident: m.Incident, policy: catalog.Policy, level: int, pass_: int,
+                reached_at: datetime, now: datetime) -> list[Event]:
+    """Put `incident` at `level` of `policy`, reached at `reached_at`: assign the
+    level's targets as they resolve at that instant and page them."""
+    incident.escalation_level = level
+    incident.escalation_pass = pass_
+    incident.level_reached_at = reached_at
+    incident.next_escalation_at = reached_at + policy.levels[level].delay
+    found = resolve_targets(session, policy.levels[level].targets, reached_at)
+    incident.assignees = found.users
+    events: list[Event] = []
+    for user in found.users:
+        for channel in channels_for(user):
+            session.add(m.Page(incident_id=incident.id, user=user, step=incident.escalation_step, level=level,
+                               at=now, channel=channel, state="sent"))
+            message = PageMessage(user, incident.id, incident.severity, incident.service, incident.title, level, channel)
+            events.append(Event("page", incident.id, now, message.text(), user=user, level=level, page=message))
+    if found.users:
+        add_timeline(session, incident.id, now, "notified", f"paged {', '.join(found.users)} (level {level})")
+    if found.reasons:
+        why = "; ".join(found.reasons)
+        text = f"unassigned: {why}" if not found.users else why
+        add_timeline(session, incident.id, reached_at, "reassigned", text)
+        if not found.users:
+            events.append(Event("unassigned", incident.id, reached_at, f"{incident.service}: level {level} {text}", level=level))
+    return events
+
+
+def start(session: Session, incident: m.Incident, now: datetime) -> list[Event]:
+    """Level 0 of a new incident's policy; no policy → unassigned, said in the timeline."""
+    policy = catalog.policy(session, incident.escalation_policy)
+    if policy is None or not policy.levels:
+        incident.assignees = []
+        incident.next_escalation_at = None
+        add_timeline(session, incident.id, now, "reassigned", "unassigned: the service has no escalation policy")
+        return []
+    incident.escalation_step = 0
+    return enter_level(session, incident, policy, 0, 0, now, now)
+
+
+def _next_position(policy: catalog.Policy, level: int, pass_: int, wrap: bool) -> tuple[int, int] | None:
+    level += 1
+    if level < len(policy.levels):
+        return level, pass_
+    if pass_ < policy.repeat or wrap:
+        return 0, pass_ + 1
+    return None
+
+
+def step(session: Session, incident: m.Incident, policy: catalog.Policy, reached_at: datetime, now: datetime,
+         *, wrap: bool = False, by: str | None = None) -> list[Event]:
+    """Move `incident` to its next level, reached at `reached_at`. Past the last
+    level of the last pass: `exhausted` (or, with `wrap`, a manual escalation,
+    level 0 of a new pass)."""
+    position = _next_position(policy, incident.escalation_level, incident.escalation_pass, wrap)
+    if position is None:
+        incident.next_escalation_at = None
+        passes = incident.escalation_pass + 1
+        text = f"no acknowledgement after {passes} pass{'es' if passes > 1 else ''} over {policy.name}; paging stopped"
+        add_timeline(session, incident.id, reached_at, "exhausted", text)
+        return [Event("exhausted", incident.id, reached_at, f"{incident.service}: {text}")]
+    level, pass_ = position
+    incident.escalation_step += 1
+    text = f"to level {level}" + (f" (pass {pass_ + 1})" if pass_ else "")
+    add_timeline(session, incident.id, reached_at, "escalated", text, by=by)
+    events = [Event("escalated", incident.id, reached_at, f"{incident.service}: {text}", level=level)]
+    return events + enter_level(session, incident, policy, level, pass_, reached_at, now)
+
+
+def advance(session: Session, incident: m.Incident, now: datetime) -> list[Event]:
+    """Every step of `incident` that is due at `now`, in order, each reached at
+    its own due instant (so a missed run catches up step by step)."""
+    policy = catalog.policy(session, incident.escalation_policy)
+    if incident.status != "triggered" or policy is None or not policy.levels:
+        incident.next_escalation_at = None
+        return []
+    events: list[Event] = []
+    while incident.next_escalation_at is not None and incident.next_escalation_at <= now:
+        events += step(session, incident, policy, incident.next_escalation_at, now)
+    return events
+
+
+def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    query = (
+        select(m.Incident.id)
+        .where(m.Incident.next_escalation_at <= now)
+        .order_by(m.Incident.next_escalation_at)
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def escalate_check(db, now: datetime, batch: int = 200):  # noqa: ANN001 - a Database
+    """Do every escalation step due at `now`, exactly once, committing a batch of
+    incidents at a time. Yields the events of each batch after it commits."""
+    while True:
+        with db.write() as session:
+            ids = due_ids(session, now, batch)
+            events: list[Event] = []
+            for incident_id in ids:
+                incident = session.get(m.Incident, incident_id)
+                if incident is not None:
+                    events += advance(session, incident, now)
+        yield from events
+        if len(ids) < batch:
+            return

@@ -1,0 +1,245 @@
+"""Incidents: trigger with dedup, the state machine (acknowledge, resolve,
+escalate), notes, look-ups and the JSON shape.
+
+Every function takes the Session of a write transaction that began IMMEDIATE
+(`Database.write()`), so a dedup read-then-write cannot race; the partial unique
+index on open (service, dedup_key) guards it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from . import catalog, escalation
+from . import models as m
+from .errors import Conflict, NotFound, UsageError
+from .escalation import Event, add_timeline
+from .times import iso
+
+TITLE_MAX = 1024
+NOOP = "noop"
+
+# The state machine, in one place: (status, action) → new status, or NOOP.
+# Anything missing is forbidden (exit 4).
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("triggered", "acknowledge"): "acknowledged",
+    ("acknowledged", "acknowledge"): NOOP,
+    ("triggered", "resolve"): "resolved",
+    ("acknowledged", "resolve"): "resolved",
+    ("resolved", "resolve"): NOOP,
+    ("triggered", "escalate"): "triggered",
+    ("acknowledged", "escalate"): "triggered",
+}
+
+STATUS_FILTERS = {
+    "open": m.OPEN_STATUSES,
+    "triggered": ("triggered",),
+    "acknowledged": ("acknowledged",),
+    "resolved": ("resolved",),
+    "all": None,
+}
+
+
+@dataclass
+class Outcome:
+    """What one trigger or transition did."""
+
+    incident: m.Incident
+    action: str  # created | deduplicated | acknowledged | resolved | escalated | noted | noop
+    events: list[Event] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+def auto_key(title: str) -> str:
+    return "auto:" + hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def dedup_key_for(service: m.Service, title: str, key: str | None) -> str:
+    """The dedup key: the service itself under `dedup: service`, else the given
+    key, else `auto:` + sha256 of the title."""
+    if service.dedup == "service":
+        return service.name
+    return key if key else auto_key(title)
+
+
+def clean_title(title: str | None) -> str:
+    text = (title or "").strip()
+    if not text:
+        raise UsageError("an alert needs a title")
+    return text[:TITLE_MAX]
+
+
+def find_open(session: Session, service: str, key: str) -> m.Incident | None:
+    query = select(m.Incident).where(
+        m.Incident.dedup_key == key, m.Incident.service == service, col(m.Incident.status).in_(m.OPEN_STATUSES)
+    )
+    return session.exec(query).first()
+
+
+def trigger(session: Session, now: datetime, service: str, title: str, severity: str = "error",
+            dedup_key: str | None = None, details: dict | None = None) -> Outcome:
+    """Open an incident, or add an alert to the open one with the same key."""
+    svc = catalog.service(session, service)
+    title = clean_title(title)
+    key = dedup_key_for(svc, title, dedup_key)
+    existing = find_open(session, svc.name, key)
+    if existing is not None:
+        existing.alert_count += 1
+        existing.last_alert_at = now
+        add_timeline(session, existing.id, now, "alert", title)
+        session.add(existing)
+        return Outcome(existing, "deduplicated")
+    return open_incident(session, now, svc, title, severity, key, details or {})
+
+
+def open_incident(session: Session, now: datetime, svc: m.Service, title: str, severity: str, key: str,
+                  details: dict) -> Outcome:
+    incident = m.Incident(
+        service=svc.name, title=title, severity=severity, status="triggered", dedup_key=key, alert_count=1,
+        escalation_policy=svc.escalation_policy, created_at=now, last_alert_at=now, details=details,
+    )
+    session.add(incident)
+    session.flush()
+    add_timeline(session, incident.id, now, "triggered", title)
+    events = escalation.start(session, incident, now)
+    warnings = [] if incident.escalation_policy else [f"service {svc.name} has no escalation policy: incident #{incident.id} is unassigned"]
+    session.add(incident)
+    return Outcome(incident, "created", events, warnings)
+
+
+def get(session: Session, incident_id: int) -> m.Incident:
+    incident = session.get(m.Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident #{incident_id}", hint="`pager list --status all` lists them")
+    return incident
+
+
+def find_by_key(session: Session, key: str, service: str | None = None) -> m.Incident:
+    """The open incident with dedup key `key` (in `service`, if given)."""
+    query = select(m.Incident).where(m.Incident.dedup_key == key, col(m.Incident.status).in_(m.OPEN_STATUSES))
+    if service:
+        query = query.where(m.Incident.service == service)
+    found = list(session.exec(query.limit(2)))
+    if not found:
+        where = f" in service {service}" if service else ""
+        raise NotFound(f"no open incident with key {key!r}{where}")
+    if len(found) > 1:
+        raise UsageError(f"key {key!r} is open in several services", hint="name one with --service")
+    return found[0]
+
+
+def _transition(incident: m.Incident, action: str) -> str:
+    target = TRANSITIONS.get((incident.status, action))
+    if target is None:
+        raise Conflict(f"cannot {action} incident #{incident.id}: it is {incident.status}")
+    return target
+
+
+def acknowledge(session: Session, now: datetime, incident: m.Incident, by: str | None) -> Outcome:
+    if _transition(incident, "acknowledge") == NOOP:
+        return Outcome(incident, NOOP, message=f"incident #{incident.id} is already acknowledged")
+    incident.status = "acknowledged"
+    incident.acknowledged_at = now
+    incident.acknowledged_by = by
+    if incident.first_acknowledged_at is None:
+        incident.first_acknowledged_at = now
+    incident.next_escalation_at = None
+    add_timeline(session, incident.id, now, "acknowledged", "", by=by)
+    session.add(incident)
+    return Outcome(incident, "acknowledged")
+
+
+def resolve(session: Session, now: datetime, incident: m.Incident, by: str | None) -> Outcome:
+    if _transition(incident, "resolve") == NOOP:
+        return Outcome(incident, NOOP, message=f"incident #{incident.id} is already resolved")
+    if incident.status == "triggered":
+        svc = session.get(m.Service, incident.service)
+        if svc is not None and svc.require_ack_before_resolve:
+            raise Conflict(
+                f"cannot resolve incident #{incident.id}: service {svc.name} requires an acknowledgement first",
+                hint=f"pager ack {incident.id}",
+            )
+    incident.status = "resolved"
+    incident.resolved_at = now
+    incident.resolved_by = by
+    incident.next_escalation_at = None
+    add_timeline(session, incident.id, now, "resolved", "", by=by)
+    session.add(incident)
+    return Outcome(incident, "resolved")
+
+
+def escalate(session: Session, now: datetime, incident: m.Incident, by: str | None) -> Outcome:
+    """Move to the next level now (after the last level: level 0 of a new pass).
+    An acknowledged incident goes back to triggered."""
+    _transition(incident, "escalate")
+    policy = catalog.policy(session, incident.escalation_policy)
+    if policy is None or not policy.levels:
+        raise Conflict(f"cannot escalate incident #{incident.id}: service {incident.service} has no escalation policy")
+    incident.status = "triggered"
+    incident.acknowledged_at = None
+    incident.acknowledged_by = None
+    events = escalation.step(session, incident, policy, now, now, wrap=True, by=by)
+    session.add(incident)
+    return Outcome(incident, "escalated", events)
+
+
+def add_note(session: Session, now: datetime, incident: m.Incident, text: str, by: str | None) -> Outcome:
+    if not text.strip():
+        raise UsageError("a note needs some text")
+    add_timeline(session, incident.id, now, "note", text, by=by)
+    return Outcome(incident, "noted")
+
+
+def listing(session: Session, status: str = "open", service: str | None = None, since: datetime | None = None,
+            limit: int = 100) -> list[m.Incident]:
+    """Incidents, newest first."""
+    if status not in STATUS_FILTERS:
+        raise UsageError(f"unknown status {status!r}", hint="one of " + ", ".join(STATUS_FILTERS))
+    query = select(m.Incident)
+    statuses = STATUS_FILTERS[status]
+    if statuses:
+        query = query.where(col(m.Incident.status).in_(statuses))
+    if service:
+        query = query.where(m.Incident.service == service)
+    if since is not None:
+        query = query.where(m.Incident.created_at >= since)
+    query = query.order_by(col(m.Incident.id).desc())
+    if limit:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def timeline(session: Session, incident_id: int) -> list[m.TimelineEntry]:
+    query = select(m.TimelineEntry).where(m.TimelineEntry.incident_id == incident_id).order_by(m.TimelineEntry.id)
+    return list(session.exec(query))
+
+
+def open_counts(session: Session) -> dict[str, int]:
+    query = (
+        select(m.Incident.service, func.count())
+        .where(col(m.Incident.status).in_(m.OPEN_STATUSES))
+        .group_by(m.Incident.service)
+    )
+    return dict(session.exec(query).all())
+
+
+def to_json(incident: m.Incident, entries: list[m.TimelineEntry] | None = None) -> dict:
+    """The incident as PRODUCT.md §3 shapes it."""
+    doc = {
+        "id": incident.id, "service": incident.service, "title": incident.title, "severity": incident.severity,
+        "status": incident.status, "dedup_key": incident.dedup_key, "alert_count": incident.alert_count,
+        "assignees": list(incident.assignees or []), "escalation_level": incident.escalation_level,
+        "created_at": iso(incident.created_at), "last_alert_at": iso(incident.last_alert_at),
+        "acknowledged_at": iso(incident.acknowledged_at), "acknowledged_by": incident.acknowledged_by,
+        "resolved_at": iso(incident.resolved_at), "resolved_by": incident.resolved_by,
+        "details": incident.details or {},
+    }
+    if entries is not None:
+        doc["timeline"] = [{"at": iso(e.at), "kind": e.kind, "by": e.by, "text": e.text} for e in entries]
+    return doc

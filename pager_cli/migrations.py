@@ -1,0 +1,113 @@
+"""Schema versions: an ordered list of named migrations, each run once, in a
+write transaction, and recorded in `pager_migration`.
+
+Migrations are frozen history. They build tables with SQLAlchemy Core here, not
+from the live models, so that a database at any earlier version upgrades to
+exactly the schema a new database gets. A schema change is a new entry at the
+end of MIGRATIONS; `tests/test_migrations.py` checks that the chain ends at the
+schema the models describe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+_OPEN = sa.text("status IN ('triggered', 'acknowledged')")
+_DUE = sa.text("next_escalation_at IS NOT NULL")
+
+
+def _dt(name: str, nullable: bool = False) -> sa.Column:
+    from sqlmodel.sql.sqltypes import UTCDateTime
+
+    return sa.Column(name, UTCDateTime(), nullable=nullable)
+
+
+def _initial(conn: Connection) -> None:
+    md = sa.MetaData()
+    s, i, b, j = sa.String, sa.Integer, sa.Boolean, sa.JSON
+    sa.Table("setting", md, sa.Column("key", s, primary_key=True), sa.Column("value", s))
+    sa.Table("pager_user", md, sa.Column("name", s, primary_key=True), sa.Column("full_name", s), sa.Column("email", s))
+    sa.Table("schedule", md, sa.Column("name", s, primary_key=True), sa.Column("timezone", s, nullable=False))
+    sa.Table(
+        "layer", md,
+        sa.Column("id", i, primary_key=True),
+        sa.Column("schedule", s, sa.ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("position", i, nullable=False), sa.Column("name", s, nullable=False),
+        sa.Column("rotation", s), sa.Column("shift_length", i, nullable=False), sa.Column("handoffs", s),
+        sa.Column("start_local", s, nullable=False), sa.Column("users", j, nullable=False),
+        sa.Column("restrict", j, nullable=False),
+    )
+    sa.Table(
+        "schedule_override", md,
+        sa.Column("id", i, primary_key=True),
+        sa.Column("schedule", s, sa.ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("user", s, nullable=False), _dt("start"), _dt("end"),
+        sa.Column("source", s, nullable=False), sa.Column("position", i, nullable=False), _dt("created_at"),
+    )
+    sa.Table("escalation_policy", md, sa.Column("name", s, primary_key=True), sa.Column("repeat", i, nullable=False))
+    sa.Table(
+        "escalation_level", md,
+        sa.Column("id", i, primary_key=True),
+        sa.Column("policy", s, sa.ForeignKey("escalation_policy.name", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("position", i, nullable=False), sa.Column("delay_seconds", i, nullable=False),
+        sa.Column("targets", j, nullable=False),
+    )
+    sa.Table(
+        "service", md,
+        sa.Column("name", s, primary_key=True), sa.Column("escalation_policy", s),
+        sa.Column("routing_key", s, unique=True), sa.Column("dedup", s, nullable=False),
+        sa.Column("require_ack_before_resolve", b, nullable=False),
+    )
+    sa.Table(
+        "incident", md,
+        sa.Column("id", i, primary_key=True),
+        sa.Column("service", s, nullable=False, index=True),
+        sa.Column("title", s, nullable=False), sa.Column("severity", s, nullable=False),
+        sa.Column("status", s, nullable=False), sa.Column("dedup_key", s, nullable=False),
+        sa.Column("alert_count", i, nullable=False), sa.Column("assignees", j, nullable=False),
+        sa.Column("escalation_policy", s), sa.Column("escalation_level", i, nullable=False),
+        sa.Column("escalation_pass", i, nullable=False), sa.Column("escalation_step", i, nullable=False),
+        _dt("level_reached_at", True), _dt("next_escalation_at", True),
+        _dt("created_at"), _dt("last_alert_at"),
+        _dt("acknowledged_at", True), sa.Column("acknowledged_by", s), _dt("first_acknowledged_at", True),
+        _dt("resolved_at", True), sa.Column("resolved_by", s),
+        sa.Column("details", j, nullable=False),
+        sa.Index("ix_incident_created_at", "created_at"),
+        sa.Index("ix_incident_status", "status", "id"),
+        sa.Index("uq_incident_open_key", "dedup_key", "service", unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN),
+    )
+    sa.Table(
+        "timeline", md,
+        sa.Column("id", i, primary_key=True),
+        sa.Column("incident_id", i, sa.ForeignKey("incident.id", ondelete="CASCADE"), nullable=False, index=True),
+        _dt("at"), sa.Column("kind", s, nullable=False), sa.Column("by", s), sa.Column("text", s, nullable=False),
+    )
+    md.create_all(conn)
+
+
+def _pages(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table("incident", md, sa.Column("id", sa.Integer, primary_key=True), _dt("next_escalation_at", True))
+    page = sa.Table(
+        "page", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("incident_id", sa.Integer, sa.ForeignKey("incident.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("user", sa.String, nullable=False, index=True),
+        sa.Column("step", sa.Integer, nullable=False), sa.Column("level", sa.Integer, nullable=False),
+        _dt("at"), sa.Column("channel", sa.String, nullable=False), sa.Column("state", sa.String, nullable=False),
+        sa.Column("error", sa.String),
+        sa.UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),
+    )
+    page.create(conn)
+    sa.Index("ix_incident_due", md.tables["incident"].c.next_escalation_at, sqlite_where=_DUE, postgresql_where=_DUE).create(conn)
+
+
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("001_initial", _initial),
+    ("002_pages_and_due_index", _pages),
+]
+
+LATEST = len(MIGRATIONS)

@@ -1,0 +1,146 @@
+"""The database tables. Every `datetime` is an instant, stored as UTC by SQLModel
+and read back aware. Local wall-clock rules (a layer's start) are kept as text.
+
+The schema itself is built by the ordered migrations in `migrations.py`;
+`tests/test_migrations.py` checks that they and these models agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+OPEN_STATUSES = ("triggered", "acknowledged")
+_OPEN_SQL = text("status IN ('triggered', 'acknowledged')")
+_DUE_SQL = text("next_escalation_at IS NOT NULL")
+
+
+class Setting(SQLModel, table=True):
+    """Config-level values: `timezone`, `default_service`."""
+
+    key: str = Field(primary_key=True)
+    value: str | None = None
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "pager_user"
+
+    name: str = Field(primary_key=True)
+    full_name: str | None = None
+    email: str | None = None
+
+
+class Schedule(SQLModel, table=True):
+    name: str = Field(primary_key=True)
+    timezone: str
+
+
+class Layer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    schedule: str = Field(sa_column=Column(String, ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True))
+    position: int
+    name: str
+    rotation: str | None = None
+    shift_length: int = 1
+    handoffs: str | None = None
+    start_local: str  # naive local wall-clock time, ISO (a rule, not an instant)
+    users: list = Field(default_factory=list, sa_type=JSON)
+    restrict: list = Field(default_factory=list, sa_type=JSON)
+
+
+class ScheduleOverride(SQLModel, table=True):
+    __tablename__ = "schedule_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    schedule: str = Field(sa_column=Column(String, ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True))
+    user: str
+    start: datetime
+    end: datetime
+    source: str = "cli"  # "config" (replaced by apply) or "cli" (kept across applies)
+    position: int = 0
+    created_at: datetime
+
+
+class EscalationPolicy(SQLModel, table=True):
+    __tablename__ = "escalation_policy"
+
+    name: str = Field(primary_key=True)
+    repeat: int = 0
+
+
+class EscalationLevel(SQLModel, table=True):
+    __tablename__ = "escalation_level"
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy: str = Field(sa_column=Column(String, ForeignKey("escalation_policy.name", ondelete="CASCADE"), nullable=False, index=True))
+    position: int
+    delay_seconds: int
+    targets: list = Field(default_factory=list, sa_type=JSON)  # ["schedule:x", "user:y"]
+
+
+class Service(SQLModel, table=True):
+    name: str = Field(primary_key=True)
+    escalation_policy: str | None = None
+    routing_key: str | None = Field(default=None, unique=True)
+    dedup: str = "key"  # "key" | "service"
+    require_ack_before_resolve: bool = False
+
+
+class Incident(SQLModel, table=True):
+    __table_args__ = (
+        # Dedup guarded by the schema: one open incident per (service, key).
+        Index("uq_incident_open_key", "dedup_key", "service", unique=True, sqlite_where=_OPEN_SQL, postgresql_where=_OPEN_SQL),
+        # escalate-check reads only what is due.
+        Index("ix_incident_due", "next_escalation_at", sqlite_where=_DUE_SQL, postgresql_where=_DUE_SQL),
+        Index("ix_incident_status", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(index=True)
+    title: str
+    severity: str = "error"
+    status: str = "triggered"
+    dedup_key: str
+    alert_count: int = 1
+    assignees: list = Field(default_factory=list, sa_type=JSON)
+    escalation_policy: str | None = None
+    escalation_level: int = 0
+    escalation_pass: int = 0
+    escalation_step: int = 0  # steps taken so far; pages are unique per step
+    level_reached_at: datetime | None = None
+    next_escalation_at: datetime | None = None
+    created_at: datetime = Field(index=True)
+    last_alert_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    first_acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    details: dict = Field(default_factory=dict, sa_type=JSON)
+
+
+class TimelineEntry(SQLModel, table=True):
+    __tablename__ = "timeline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incident.id", ondelete="CASCADE"), nullable=False, index=True))
+    at: datetime
+    kind: str  # triggered alert notified escalated acknowledged resolved note reassigned exhausted
+    by: str | None = None
+    text: str = ""
+
+
+class Page(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incident.id", ondelete="CASCADE"), nullable=False, index=True))
+    user: str = Field(index=True)
+    step: int
+    level: int
+    at: datetime
+    channel: str = "console"
+    state: str = "sent"  # "pending" | "sent" | "failed"
+    error: str | None = None

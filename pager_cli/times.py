@@ -1,0 +1,178 @@
+"""Time: the one clock read, parsing of TIME and DURATION strings, and local
+wall-clock → UTC with the DST rules of the product contract.
+
+Every instant leaving this module is an aware `datetime` in UTC.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import UsageError
+
+UTC = timezone.utc
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
+_DURATION_WHOLE = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$", re.IGNORECASE)
+_RELATIVE = re.compile(r"^\s*([+-]?)\s*((?:\d+\s*[smhdw]\s*)+)$", re.IGNORECASE)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`, or a UsageError naming it."""
+    return _zone(name)
+
+
+@lru_cache(maxsize=None)
+def _zone(name: str) -> ZoneInfo:
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+        raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin") from None
+
+
+def parse_duration(text: str | int | float) -> timedelta:
+    """`30s`, `5m`, `2h`, `1d`, `1w`, combined as `1h30m`; a bare number is seconds."""
+    if isinstance(text, bool):
+        raise UsageError(f"bad duration {text!r}", hint="use a form like 30s, 5m, 2h or 1h30m")
+    if isinstance(text, (int, float)):
+        if text < 0:
+            raise UsageError(f"bad duration {text!r}: negative")
+        return timedelta(seconds=text)
+    if isinstance(text, str) and text.strip().isdigit():
+        return timedelta(seconds=int(text.strip()))
+    if not isinstance(text, str) or not _DURATION_WHOLE.match(text):
+        raise UsageError(f"bad duration {text!r}", hint="use a form like 30s, 5m, 2h or 1h30m")
+    seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(text))
+    if seconds > 10 * 365 * 86400:
+        raise UsageError(f"bad duration {text!r}: longer than ten years")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(seconds: float | None) -> str:
+    """A short human form: `45s`, `4m`, `1h05m`, `2d3h`."""
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        m, r = divmod(s, 60)
+        return f"{m}m{r:02d}s" if r else f"{m}m"
+    if s < 86400:
+        h, r = divmod(s, 3600)
+        return f"{h}h{r // 60:02d}m" if r >= 60 else f"{h}h"
+    d, r = divmod(s, 86400)
+    return f"{d}d{r // 3600}h" if r >= 3600 else f"{d}d"
+
+
+def localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    """The UTC instant of local wall-clock time `naive` in `tz`.
+
+    A time in a spring-forward gap becomes the instant of the transition (02:30 on
+    a 02:00→03:00 night is 03:00 new time); an ambiguous (fall-back) time is its
+    first occurrence. zoneinfo alone would put 02:30 at 03:30.
+    """
+    naive = naive.replace(tzinfo=None)
+    first = naive.replace(tzinfo=tz, fold=0)
+    utc = first.astimezone(UTC)
+    if utc.astimezone(tz).replace(tzinfo=None) == naive:
+        return utc
+    # In a gap: fold=1 gives the offset after the transition, fold=0 the one before.
+    early = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    late = utc
+    if early > late:
+        early, late = late, early
+    after = late.astimezone(tz).utcoffset()
+    lo, hi = early, late  # the transition is in (lo, hi]; find it to the second
+    while (hi - lo) > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        mid = mid.replace(microsecond=0)
+        if mid <= lo:
+            break
+        if mid.astimezone(tz).utcoffset() == after:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def to_utc(value: datetime) -> datetime:
+    """An aware datetime in UTC (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_iso(text: str) -> datetime | None:
+    """ISO 8601 (date, date-time, optional offset, `Z`, `+0000`); naive if no offset.
+    None when `text` is not ISO 8601."""
+    s = text.strip()
+    if not s or len(s) > 64:
+        return None
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    m = re.match(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)([+-]\d{2})(\d{2})$", s)
+    if m:
+        s = f"{m.group(1)}{m.group(2)}:{m.group(3)}"
+    try:
+        value = datetime.fromisoformat(s)
+    except ValueError:
+        return None
+    return value
+
+
+def parse_time(text: str, now: datetime, tz: ZoneInfo | Callable[[], ZoneInfo] | None = None) -> datetime:
+    """A TIME argument: ISO 8601 with or without offset (without: `tz`, default
+    UTC; a callable is asked only then), `now`, or relative `-15m`, `+2h`, `3d`
+    (from `now`). Returns UTC."""
+    if not isinstance(text, str):
+        raise UsageError(f"bad time {text!r}")
+    s = text.strip()
+    if s.lower() == "now":
+        return to_utc(now)
+    rel = _RELATIVE.match(s)
+    if rel:
+        delta = parse_duration(rel.group(2))
+        return to_utc(now) - delta if rel.group(1) == "-" else to_utc(now) + delta
+    value = parse_iso(s)
+    if value is None:
+        raise UsageError(
+            f"bad time {text!r}",
+            hint="use ISO 8601 (2026-11-23T09:00, with or without an offset), now, or -15m / +2h / 3d",
+        )
+    if value.tzinfo is None:
+        if callable(tz):
+            tz = tz()
+        return localize(value, tz) if tz is not None else value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise UsageError(f"bad time {text!r}: out of range") from None
+
+
+def current_time(now_option: str | None = None, tz: ZoneInfo | Callable[[], ZoneInfo] | None = None) -> datetime:
+    """The one place that reads the clock. `--now` (or PAGER_NOW) replaces it."""
+    real = datetime.now(UTC)
+    spec = now_option if now_option is not None else os.environ.get("PAGER_NOW")
+    if spec:
+        return parse_time(spec, real, tz)
+    return real
+
+
+def iso(value: datetime | None) -> str | None:
+    """`2026-11-23T09:00:00Z` for JSON output; None stays None."""
+    if value is None:
+        return None
+    value = to_utc(value)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + "Z"

@@ -1,0 +1,79 @@
+"""Schema versioning: the migration chain ends where the models say, from an
+empty database or from any earlier version; a newer database is refused."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+
+from pager_cli import models  # noqa: F401 - registers the tables
+from pager_cli.db import open_database
+from pager_cli.errors import DatabaseError
+from pager_cli.migrations import LATEST, MIGRATIONS
+from sqlmodel import SQLModel
+
+
+def schema(path) -> dict:
+    """Tables → columns (name, type, notnull, pk), indexes → (columns, unique, partial SQL)."""
+    con = sqlite3.connect(path)
+    out = {}
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+        cols = [tuple(r[1:4]) + (r[5],) for r in con.execute(f"PRAGMA table_info('{name}')")]
+        out[f"table {name}"] = sorted(cols)
+    for name, sql in con.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL ORDER BY name"):
+        out[f"index {name}"] = " ".join(sql.split())
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+        out[f"fk {name}"] = sorted(tuple(r[2:5]) + (r[6],) for r in con.execute(f"PRAGMA foreign_key_list('{name}')"))
+    con.close()
+    return out
+
+
+def test_fresh_database_is_at_latest_and_recorded(tmp_path):
+    path = tmp_path / "a.db"
+    open_database(str(path)).close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    names = [r[0] for r in con.execute("SELECT name FROM pager_migration ORDER BY rowid")]
+    assert names == [name for name, _ in MIGRATIONS]
+
+
+@pytest.mark.parametrize("start", range(0, LATEST))
+def test_every_earlier_version_upgrades_to_the_same_schema(tmp_path, start):
+    fresh, old = tmp_path / "fresh.db", tmp_path / "old.db"
+    open_database(str(fresh)).close()
+    if start:
+        open_database(str(old), migrate_to=start).close()
+        assert sqlite3.connect(old).execute("PRAGMA user_version").fetchone()[0] == start
+    open_database(str(old)).close()
+    assert schema(old) == schema(fresh)
+
+
+def test_migrations_build_the_schema_the_models_describe(tmp_path):
+    migrated, modelled = tmp_path / "m.db", tmp_path / "models.db"
+    open_database(str(migrated)).close()
+    engine = sa.create_engine(f"sqlite:///{modelled}")
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    got, want = schema(migrated), schema(modelled)
+    got.pop("table pager_migration")
+    got.pop("fk pager_migration")
+    # The models' DDL may order or word an index differently; compare columns and uniqueness.
+    assert {k: v for k, v in got.items() if not k.startswith("index")} == {
+        k: v for k, v in want.items() if not k.startswith("index")
+    }
+    assert sorted(k for k in got if k.startswith("index")) == sorted(k for k in want if k.startswith("index"))
+
+
+def test_a_newer_database_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "new.db"
+    open_database(str(path)).close()
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {LATEST + 1}")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match="newer than this pager"):
+        open_database(str(path))
+    assert path.read_bytes() == before
