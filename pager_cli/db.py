@@ -60,10 +60,11 @@ def _create_private_file(path: Path) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        pass
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except FileExistsError:  # another process created it first
+            pass
     except OSError as e:
         raise DatabaseError(
             f"cannot create database {str(path)!r}: {e.strerror or e}",
@@ -114,6 +115,8 @@ def translate(error: exc.DBAPIError, location: str) -> DatabaseError:
             f"database {location} is locked: another pager process held it longer than the busy timeout",
             hint="retry, or raise PAGER_BUSY_TIMEOUT (seconds)",
         )
+    if "unable to open" in low and _read_only(location):
+        low = "readonly"
     if "readonly" in low or "read-only" in low:
         return DatabaseError(f"database {location} is read-only", hint="check the file's permissions and its folder's")
     if "unable to open" in low:
@@ -123,6 +126,11 @@ def translate(error: exc.DBAPIError, location: str) -> DatabaseError:
     if "not a database" in low or "malformed" in low:
         return DatabaseError(f"{location} is not a pager database ({text})")
     return DatabaseError(f"database {location}: {text}")
+
+
+def _read_only(location: str) -> bool:
+    path = Path(location)
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 class Database:

@@ -71,6 +71,12 @@ def root(
     Cron: `* * * * * /full/path/to/pager escalate-check`.
     """
     ctx.obj = Ctx(db_option=db, tz_option=tz, now_option=now, json=json_)
+    if now or tz:
+        from ..times import UTC, current_time, zone
+
+        if tz:
+            zone(tz)
+        current_time(now, UTC)  # a bad --now / PAGER_NOW is a usage error in every command
 
 
 def _register() -> None:
