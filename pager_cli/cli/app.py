@@ -61,9 +61,9 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    db: Annotated[Optional[str], typer.Option("--db", envvar="PAGER_DB", help="Database file (default: <user data dir>/pager/pager.db).", show_envvar=True)] = None,
-    tz: Annotated[Optional[str], typer.Option("--tz", help="IANA zone for display and for times without an offset (default: the config's timezone).")] = None,
-    now: Annotated[Optional[str], typer.Option("--now", envvar="PAGER_NOW", help="Replay: take this TIME as the current time.", show_envvar=True)] = None,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="PAGER_DB", metavar="PATH", help="Database file (default: <user data dir>/pager/pager.db).", show_envvar=True)] = None,
+    tz: Annotated[Optional[str], typer.Option("--tz", metavar="ZONE", help="IANA zone for display and for times without an offset (default: the config's timezone).")] = None,
+    now: Annotated[Optional[str], typer.Option("--now", envvar="PAGER_NOW", metavar="TIME", help="Replay: take this TIME as the current time.", show_envvar=True)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Machine output: plain JSON (NDJSON for streams) on stdout.")] = False,
 ) -> None:
     """On-call schedules, incidents and escalating pages, over one SQLite file.

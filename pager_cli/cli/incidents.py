@@ -13,9 +13,9 @@ from . import output
 from .context import get
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
-ByOption = Annotated[Optional[str], typer.Option("--by", help="Who does it (default: $PAGER_USER, then the login name).")]
-KeyOption = Annotated[Optional[str], typer.Option("--key", help="Find the open incident with this dedup key instead of an id.")]
-ServiceFilter = Annotated[Optional[str], typer.Option("--service", "-s", help="Only this service.")]
+ByOption = Annotated[Optional[str], typer.Option("--by", metavar="WHO", help="Who does it (default: $PAGER_USER, then the login name).")]
+KeyOption = Annotated[Optional[str], typer.Option("--key", metavar="KEY", help="Find the open incident with this dedup key instead of an id.")]
+ServiceFilter = Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="Only this service.")]
 
 
 def who(by: str | None) -> str:
@@ -38,14 +38,14 @@ def deliver(events, as_json: bool) -> None:  # noqa: ANN001
 
 def trigger(
     ctx: typer.Context,
-    title: Annotated[Optional[str], typer.Argument(help="What is wrong. `-` (or no title with stdin piped) reads alerts from stdin.", show_default=False)] = None,
-    service: Annotated[Optional[str], typer.Option("--service", "-s", help="The service the alert is for (stdin: the default service).")] = None,
-    severity: Annotated[str, typer.Option("--severity", help="critical, error, warning or info (aliases such as p1 or high work).")] = "error",
-    dedup_key: Annotated[Optional[str], typer.Option("--dedup-key", help="Alerts with the same key go into one open incident (default: auto: + sha256 of the title).")] = None,
-    details: Annotated[Optional[str], typer.Option("--details", help="A JSON object stored with the incident.")] = None,
-    input_format: Annotated[str, typer.Option("--input-format", help="stdin: auto, json or text.")] = "auto",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="stdin: records per committed batch.", min=1)] = 500,
-    batch_latency: Annotated[str, typer.Option("--batch-latency", help="stdin: commit a partial batch after this long.")] = "1s",
+    title: Annotated[Optional[str], typer.Argument(metavar="TITLE", help="What is wrong. `-` (or no title with stdin piped) reads alerts from stdin.", show_default=False)] = None,
+    service: Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="The service the alert is for (stdin: the default service).")] = None,
+    severity: Annotated[str, typer.Option("--severity", metavar="SEV", help="critical, error, warning or info (aliases such as p1 or high work).")] = "error",
+    dedup_key: Annotated[Optional[str], typer.Option("--dedup-key", metavar="KEY", help="Alerts with the same key go into one open incident (default: auto: + sha256 of the title).")] = None,
+    details: Annotated[Optional[str], typer.Option("--details", metavar="JSON", help="A JSON object stored with the incident.")] = None,
+    input_format: Annotated[str, typer.Option("--input-format", metavar="FORMAT", help="stdin: auto, json or text.")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="stdin: records per committed batch.", min=1)] = 500,
+    batch_latency: Annotated[str, typer.Option("--batch-latency", metavar="DURATION", help="stdin: commit a partial batch after this long.")] = "1s",
     json_: JsonFlag = False,
 ) -> None:
     """Open an incident, or add an alert to the open one with the same dedup key.
@@ -145,7 +145,7 @@ def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None
 
 def ack(
     ctx: typer.Context,
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Incident ids.", show_default=False)] = None,
+    ids: Annotated[Optional[list[int]], typer.Argument(metavar="ID", help="Incident ids.", show_default=False)] = None,
     key: KeyOption = None,
     service: ServiceFilter = None,
     by: ByOption = None,
@@ -157,7 +157,7 @@ def ack(
 
 def resolve(
     ctx: typer.Context,
-    ids: Annotated[Optional[list[int]], typer.Argument(help="Incident ids.", show_default=False)] = None,
+    ids: Annotated[Optional[list[int]], typer.Argument(metavar="ID", help="Incident ids.", show_default=False)] = None,
     key: KeyOption = None,
     service: ServiceFilter = None,
     by: ByOption = None,
@@ -183,7 +183,7 @@ def escalate(
 def note(
     ctx: typer.Context,
     incident_id: Annotated[int, typer.Argument(metavar="ID", help="Incident id.")],
-    text: Annotated[str, typer.Argument(help="The note.")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The note.")],
     by: ByOption = None,
     json_: JsonFlag = False,
 ) -> None:
@@ -205,10 +205,10 @@ def note(
 
 def list_(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option("--status", help="open, triggered, acknowledged, resolved or all.")] = "open",
+    status: Annotated[str, typer.Option("--status", metavar="STATUS", help="open, triggered, acknowledged, resolved or all.")] = "open",
     service: ServiceFilter = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only incidents created at or after this TIME.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many (0: all).", min=0)] = 100,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Only incidents created at or after this TIME.")] = None,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many (0: all).", min=0)] = 100,
     json_: JsonFlag = False,
 ) -> None:
     """List incidents, newest first (default: the open ones)."""

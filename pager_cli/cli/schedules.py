@@ -43,7 +43,7 @@ def validate(
             output.warn(
                 f"schedule {name}: nobody on call from {output.local_time(start, tz)} to {output.local_time(end, tz)}"
             )
-    output.say(f"{file}: OK ({len(config.users)} users, {len(config.schedules)} schedules, "
+    output.line(f"{file}: OK ({len(config.users)} users, {len(config.schedules)} schedules, "
                f"{len(config.escalation_policies)} escalation policies, {len(config.services)} services)")
 
 
@@ -134,8 +134,8 @@ def _when(text: str | None, tz) -> str:  # noqa: ANN001
 def show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Schedule name.")],
-    from_: Annotated[Optional[str], typer.Option("--from", help="Window start TIME (default: now).")] = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Window end TIME (default: 14 days after the start).")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", metavar="TIME", help="Window start TIME (default: now).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="TIME", help="Window end TIME (default: 14 days after the start).")] = None,
     json_: JsonFlag = False,
 ) -> None:
     """The final shifts in a window, overrides applied, as a table and a timeline."""
@@ -171,9 +171,9 @@ def show(
 def override(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Schedule name.")],
-    user: Annotated[str, typer.Option("--user", help="Who covers.")],
-    from_: Annotated[str, typer.Option("--from", help="Start TIME.")],
-    to: Annotated[str, typer.Option("--to", help="End TIME.")],
+    user: Annotated[str, typer.Option("--user", metavar="USER", help="Who covers.")],
+    from_: Annotated[str, typer.Option("--from", metavar="TIME", help="Start TIME.")],
+    to: Annotated[str, typer.Option("--to", metavar="TIME", help="End TIME.")],
     json_: JsonFlag = False,
 ) -> None:
     """Add temporary cover: USER is on call in NAME from --from to --to. Kept
@@ -257,8 +257,8 @@ def override_remove(
 def oncall(
     ctx: typer.Context,
     schedules: Annotated[Optional[list[str]], typer.Argument(metavar="[SCHEDULE]...", help="Schedules (default: all).", show_default=False)] = None,
-    service: Annotated[Optional[str], typer.Option("--service", "-s", help="The schedules that service's escalation policy pages.")] = None,
-    at: Annotated[Optional[str], typer.Option("--at", help="Ask about this TIME instead of now.")] = None,
+    service: Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="The schedules that service's escalation policy pages.")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", metavar="TIME", help="Ask about this TIME instead of now.")] = None,
     json_: JsonFlag = False,
 ) -> None:
     """Who is on call, now or --at a TIME, and until when."""
