@@ -1,0 +1,105 @@
+"""`schedules apply`: one all-or-nothing transaction, a report of what changed,
+idempotent, and command-line overrides kept."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlmodel import select
+
+from conftest import EXAMPLE
+from pager_cli import apply as apply_module
+from pager_cli import models as m
+
+
+def dump(path) -> list:
+    con = sqlite3.connect(path)
+    tables = ["setting", "pager_user", "schedule", "layer", "schedule_override", "escalation_policy",
+              "escalation_level", "service"]
+    rows = [(t, sorted(map(repr, con.execute(f"SELECT * FROM {t}")))) for t in tables]
+    con.close()
+    return rows
+
+
+def test_apply_reports_and_is_idempotent(cli, db_path):
+    r = cli("schedules", "apply", EXAMPLE, "--json")
+    assert r.code == 0
+    doc = r.json()
+    assert doc["dry_run"] is False and doc["changed"] == [] and doc["removed"] == []
+    assert "schedule payments-primary" in doc["created"] and "service catch-all" in doc["created"]
+    assert "user heidi" in doc["created"] and "policy platform" in doc["created"]
+    before = dump(db_path)
+    r = cli("schedules", "apply", EXAMPLE)
+    assert r.code == 0 and r.out.strip() == "nothing changed"
+    assert dump(db_path) == before
+
+
+def test_dry_run_writes_nothing(cli, db_path):
+    cli("list")  # creates the empty database
+    before = dump(db_path)
+    r = cli("schedules", "apply", EXAMPLE, "--dry-run")
+    assert r.code == 0 and "would be created: schedule platform" in r.out
+    assert dump(db_path) == before
+
+
+def test_changes_and_removals_are_reported(cli, tmp_path, db):
+    cli("schedules", "apply", EXAMPLE)
+    text = EXAMPLE.read_text()
+    text = text.replace("delay: 10m", "delay: 20m")
+    text = text.replace("  catch-all: {}                    # no policy: incidents open unassigned, with a warning\n", "")
+    text = text.replace("default_service: catch-all", "default_service: payments")
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(text)
+    r = cli("schedules", "apply", edited, "--json")
+    assert r.code == 0, r
+    assert r.json() == {"dry_run": False, "created": [], "changed": ["policy payments"], "removed": ["service catch-all"]}
+    with db.read() as s:
+        levels = list(s.exec(select(m.EscalationLevel).where(m.EscalationLevel.policy == "payments").order_by(m.EscalationLevel.position)))
+        assert [lv.delay_seconds for lv in levels] == [300, 1200]
+        assert s.get(m.Service, "catch-all") is None
+        assert s.get(m.Setting, "default_service").value == "payments"
+
+
+def test_cli_overrides_survive_apply(cli, tmp_path):
+    cli("schedules", "apply", EXAMPLE)
+    r = cli("schedules", "override", "platform", "--user", "alice", "--from", "2026-11-30T09:00", "--to", "2026-11-30T17:00", "--json")
+    assert r.code == 0
+    oid = r.json()["id"]
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(EXAMPLE.read_text().replace("shift_length: 2", "shift_length: 3"))
+    r = cli("schedules", "apply", edited, "--json")
+    assert r.json()["changed"] == ["schedule platform"]
+    overrides = cli("schedules", "overrides", "platform", "--json").json()
+    assert [(o["id"], o["user"], o["source"]) for o in overrides] == [(oid, "alice", "cli")]
+    assert overrides[0]["start"] == "2026-11-30T08:00:00Z"  # 09:00 Berlin (the config zone)
+
+
+def test_a_failing_apply_leaves_the_database_as_it_was(cli, db_path, monkeypatch, tmp_path):
+    cli("schedules", "apply", EXAMPLE)
+    before = dump(db_path)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(EXAMPLE.read_text().replace("repeat: 2", "repeat: 3").replace("delay: 1h", "delay: 2h")
+                      .replace("Grace Green", "Grace G."))
+    real = apply_module._write
+
+    def failing(session, kind, name, value, now):
+        if kind == "policy":
+            raise RuntimeError("disk on fire")
+        return real(session, kind, name, value, now)
+
+    monkeypatch.setattr(apply_module, "_write", failing)
+    with pytest.raises(RuntimeError):
+        cli("schedules", "apply", edited)
+    assert dump(db_path) == before
+
+
+def test_invalid_config_is_exit_2_with_every_problem(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("users:\n  a: {}\nschedules:\n  s:\n    timezone: Nowhere/Land\n    layers:\n"
+                   "      - {name: l, rotation: daily, start: 2026-01-01T09:00, users: [zed]}\n")
+    r = cli("schedules", "apply", bad)
+    assert r.code == 2
+    assert "bad.yaml:5:" in r.err and "bad.yaml:7:" in r.err and r.err.rstrip().splitlines()[-1].startswith("Error: ")
+    r = cli("schedules", "validate", bad)
+    assert r.code == 2 and "Traceback" not in r.err
