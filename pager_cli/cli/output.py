@@ -77,8 +77,8 @@ def table(*columns: str, title: str | None = None):  # noqa: ANN201
     from rich.table import Table
 
     grid = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
-    for name in columns:
-        grid.add_column(name, overflow="fold")
+    for i, name in enumerate(columns):  # the last column (a title, a text) folds; the others keep one line
+        grid.add_column(name, overflow="fold", no_wrap=i < len(columns) - 1)
     return grid
 
 

@@ -21,11 +21,22 @@ def _owner(shifts, at: datetime):  # noqa: ANN001, ANN202
     return None
 
 
+def _marks(users: list[str]) -> dict[str, str]:
+    """One distinct character per user (a letter of the name where possible), so
+    the bars read without colour too."""
+    marks: dict[str, str] = {}
+    for user in users:
+        pool = [ch for ch in user.lower() if ch.isalnum()] + list("abcdefghijklmnopqrstuvwxyz0123456789")
+        marks[user] = next((ch for ch in pool if ch not in marks.values()), "#")
+    return marks
+
+
 def shifts_view(name: str, shifts, start: datetime, end: datetime, tz) -> Group:  # noqa: ANN001
     from ..times import format_duration
 
     users = list(dict.fromkeys(s.user for s in shifts))
     colours = {u: PALETTE[i % len(PALETTE)] for i, u in enumerate(users)}
+    marks = _marks(users)
     grid = output.table("User", "From", "To", "Length", "Source", title=f"{name} ({tz.key})")
     for s in shifts:
         length = format_duration((s.end - s.start).total_seconds()) if s.end else "—"
@@ -40,12 +51,12 @@ def shifts_view(name: str, shifts, start: datetime, end: datetime, tz) -> Group:
         for hour in range(24):
             at = (day.replace(tzinfo=None) + timedelta(hours=hour)).replace(tzinfo=tz)
             user = _owner(shifts, at) if start <= at < end else None
-            row.append("█" if user else "·", style=colours.get(user, "dim"))
+            row.append(marks[user] if user else "·", style=colours.get(user, "dim"))
         bars.append(row)
         day = (day.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=tz)
-    legend = Text("  ".join("") )
+    legend = Text()
     for u in users:
-        legend.append("█ ", style=colours[u])
+        legend.append(f"{marks[u]} ", style=colours[u])
         legend.append_text(output.literal(u))
         legend.append("   ")
     if not shifts:
