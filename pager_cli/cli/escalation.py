@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -10,14 +11,14 @@ from . import output
 from .context import Ctx, get
 
 
-def run_check(c: Ctx) -> list:
-    """One pass of the escalation engine at `c.now()`; prints each page and step
-    as its batch commits. Returns the events."""
+def run_check(c: Ctx, now: datetime | None = None) -> list:
+    """One pass of the escalation engine at `now` (default `c.now()`); prints
+    each page and step as its batch commits. Returns the events."""
     from ..escalation import escalate_check
     from ..notify import deliver
 
     done = []
-    for event in escalate_check(c.db(), c.now()):
+    for event in escalate_check(c.db(), now or c.now()):
         done.append(event)
         if event.page is not None:
             deliver([event.page], quiet=c.json)
@@ -44,4 +45,7 @@ def escalate_check(
 
 
 def register(app: typer.Typer) -> None:
+    from .watch import watch
+
     app.command("escalate-check")(escalate_check)
+    app.command()(watch)
