@@ -79,9 +79,11 @@ def resolve_targets(session: Session, targets: tuple[str, ...], at: datetime) ->
 
 
 def enter_level(session: Session, incident: m.Incident, policy: catalog.Policy, level: int, pass_: int,
-                reached_at: datetime, now: datetime) -> list[Event]:
+                reached_at: datetime) -> list[Event]:
     """Put `incident` at `level` of `policy`, reached at `reached_at`: assign the
-    level's targets as they resolve at that instant and page them."""
+    level's targets as they resolve at that instant and page them. The step, its
+    pages and its timeline entries all carry `reached_at`, the instant the rules
+    put it at (a catch-up run records the history as it should have happened)."""
     incident.escalation_level = level
     incident.escalation_pass = pass_
     incident.level_reached_at = reached_at
@@ -92,11 +94,11 @@ def enter_level(session: Session, incident: m.Incident, policy: catalog.Policy, 
     for user in found.users:
         for channel in channels_for(user):
             session.add(m.Page(incident_id=incident.id, user=user, step=incident.escalation_step, level=level,
-                               at=now, channel=channel, state="sent"))
+                               at=reached_at, channel=channel, state="sent"))
             message = PageMessage(user, incident.id, incident.severity, incident.service, incident.title, level, channel)
-            events.append(Event("page", incident.id, now, message.text(), user=user, level=level, page=message))
+            events.append(Event("page", incident.id, reached_at, message.text(), user=user, level=level, page=message))
     if found.users:
-        add_timeline(session, incident.id, now, "notified", f"paged {', '.join(found.users)} (level {level})")
+        add_timeline(session, incident.id, reached_at, "notified", f"paged {', '.join(found.users)} (level {level})")
     if found.reasons:
         why = "; ".join(found.reasons)
         text = f"unassigned: {why}" if not found.users else why
@@ -115,7 +117,7 @@ def start(session: Session, incident: m.Incident, now: datetime) -> list[Event]:
         add_timeline(session, incident.id, now, "reassigned", "unassigned: the service has no escalation policy")
         return []
     incident.escalation_step = 0
-    return enter_level(session, incident, policy, 0, 0, now, now)
+    return enter_level(session, incident, policy, 0, 0, now)
 
 
 def _next_position(policy: catalog.Policy, level: int, pass_: int, wrap: bool) -> tuple[int, int] | None:
@@ -127,7 +129,7 @@ def _next_position(policy: catalog.Policy, level: int, pass_: int, wrap: bool) -
     return None
 
 
-def step(session: Session, incident: m.Incident, policy: catalog.Policy, reached_at: datetime, now: datetime,
+def step(session: Session, incident: m.Incident, policy: catalog.Policy, reached_at: datetime,
          *, wrap: bool = False, by: str | None = None) -> list[Event]:
     """Move `incident` to its next level, reached at `reached_at`. Past the last
     level of the last pass: `exhausted` (or, with `wrap`, a manual escalation,
@@ -144,7 +146,7 @@ def step(session: Session, incident: m.Incident, policy: catalog.Policy, reached
     text = f"to level {level}" + (f" (pass {pass_ + 1})" if pass_ else "")
     add_timeline(session, incident.id, reached_at, "escalated", text, by=by)
     events = [Event("escalated", incident.id, reached_at, f"{incident.service}: {text}", level=level)]
-    return events + enter_level(session, incident, policy, level, pass_, reached_at, now)
+    return events + enter_level(session, incident, policy, level, pass_, reached_at)
 
 
 def advance(session: Session, incident: m.Incident, now: datetime) -> list[Event]:
@@ -156,7 +158,7 @@ def advance(session: Session, incident: m.Incident, now: datetime) -> list[Event
         return []
     events: list[Event] = []
     while incident.next_escalation_at is not None and incident.next_escalation_at <= now:
-        events += step(session, incident, policy, incident.next_escalation_at, now)
+        events += step(session, incident, policy, incident.next_escalation_at)
     return events
 
 

@@ -184,7 +184,7 @@ def escalate(session: Session, now: datetime, incident: m.Incident, by: str | No
     incident.status = "triggered"
     incident.acknowledged_at = None
     incident.acknowledged_by = None
-    events = escalation.step(session, incident, policy, now, now, wrap=True, by=by)
+    events = escalation.step(session, incident, policy, now, wrap=True, by=by)
     session.add(incident)
     return Outcome(incident, "escalated", events)
 
