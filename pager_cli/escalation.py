@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from . import catalog
 from . import models as m
@@ -186,3 +186,33 @@ def escalate_check(db, now: datetime, batch: int = 200):  # noqa: ANN001 - a Dat
         yield from events
         if len(ids) < batch:
             return
+
+
+STEP_KINDS = ("escalated", "exhausted")  # timeline entries that are escalation steps
+
+
+def latest_activity(session: Session, limit: int) -> list[Event]:
+    """The newest `limit` pages and escalation steps as Events, newest first (two
+    reads from the end of the `page` and `timeline` tables, merged)."""
+    pages = session.exec(
+        select(m.Page, m.Incident.service, m.Incident.severity, m.Incident.title)
+        .join(m.Incident, m.Incident.id == m.Page.incident_id)
+        .order_by(col(m.Page.id).desc())
+        .limit(limit)
+    )
+    steps = session.exec(
+        select(m.TimelineEntry, m.Incident.service)
+        .join(m.Incident, m.Incident.id == m.TimelineEntry.incident_id)
+        .where(col(m.TimelineEntry.kind).in_(STEP_KINDS))
+        .order_by(col(m.TimelineEntry.id).desc())
+        .limit(limit)
+    )
+    found: list[tuple[Event, int, int]] = []
+    for p, service, severity, title in pages:
+        message = PageMessage(p.user, p.incident_id, severity, service, title, p.level, p.channel)
+        found.append((Event("page", p.incident_id, p.at, message.text(), user=p.user, level=p.level, page=message), 1, p.id))
+    for e, service in steps:
+        found.append((Event(e.kind, e.incident_id, e.at, f"{service}: {e.text}"), 0, e.id))
+    # a step and the pages it caused share an instant: the step comes first
+    found.sort(key=lambda item: (item[0].at, item[1], item[2]), reverse=True)
+    return [event for event, _, _ in found[:limit]]

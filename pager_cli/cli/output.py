@@ -11,9 +11,12 @@ import json
 import re
 import sys
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..safetext import one_line, printable
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 _JSON_CONTROL = re.compile(r"[\x7f-\x9f\u2028\u2029]")
 

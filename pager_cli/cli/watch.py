@@ -37,13 +37,13 @@ from .escalation import run_check
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from ..escalation import Event
     from ..rotation import Shift
 
 MIN_INTERVAL = timedelta(seconds=1)
 SLICE = 0.1  # seconds: how soon a stop request ends the sleep between ticks
 INCIDENT_ROWS = 20  # open incidents shown in the view; the rest are counted
 ACTIVITY_ROWS = 10  # latest pages and escalations shown
-ACTIVITY_KINDS = ("escalated", "exhausted")  # timeline entries shown beside the pages
 PLAIN_WIDTH = 100  # width of a plain-text frame when COLUMNS is not set
 
 
@@ -137,45 +137,12 @@ class StopSignals:
 
 
 @dataclass
-class Activity:
-    """A page or an escalation step, as the `page` and `timeline` tables hold it."""
-
-    at: datetime
-    kind: str  # "page" | "escalated" | "exhausted"
-    incident_id: int
-    service: str
-    text: str  # page: the incident title; otherwise the timeline text
-    user: str | None = None
-    level: int | None = None
-    severity: str | None = None
-
-    def _text(self) -> str:
-        if self.kind == "page":
-            return f"PAGE {self.user} #{self.incident_id} [{self.severity}] {self.service}: {self.text}"
-        return f"{self.service}: {self.text}"
-
-    def line(self) -> str:
-        """The line escalate-check printed for it (on one line, control characters escaped)."""
-        from ..safetext import one_line
-
-        text = self._text()
-        return one_line(text if self.kind == "page" else f"{self.kind.upper()} #{self.incident_id} {text}")
-
-    def to_json(self) -> dict:
-        """Shaped like escalate-check's NDJSON events."""
-        from ..times import iso
-
-        return {"event": self.kind, "incident": self.incident_id, "at": iso(self.at), "user": self.user,
-                "level": self.level, "text": self._text()}
-
-
-@dataclass
 class Snapshot:
     at: datetime
     on_call: list[tuple[str, "Shift | None"]]
     incidents: list[Any]  # models.Incident, newest first, at most INCIDENT_ROWS
     open_total: int
-    activity: list[Activity]  # newest first
+    activity: list["Event"]  # newest first
 
     def to_json(self) -> dict:
         from .. import incidents
@@ -191,44 +158,17 @@ class Snapshot:
         }
 
 
-def latest_activity(session, limit: int = ACTIVITY_ROWS) -> list[Activity]:  # noqa: ANN001 - a Session
-    """The newest `limit` pages and escalation steps, newest first (two indexed
-    reads from the end of each table, merged)."""
-    from sqlmodel import col, select
-
-    from .. import models as m
-
-    pages = session.exec(
-        select(m.Page, m.Incident.service, m.Incident.severity, m.Incident.title)
-        .join(m.Incident, m.Incident.id == m.Page.incident_id)
-        .order_by(col(m.Page.id).desc())
-        .limit(limit)
-    )
-    steps = session.exec(
-        select(m.TimelineEntry, m.Incident.service)
-        .join(m.Incident, m.Incident.id == m.TimelineEntry.incident_id)
-        .where(col(m.TimelineEntry.kind).in_(ACTIVITY_KINDS))
-        .order_by(col(m.TimelineEntry.id).desc())
-        .limit(limit)
-    )
-    found = [(Activity(p.at, "page", p.incident_id, service, title, p.user, p.level, severity), 1, p.id)
-             for p, service, severity, title in pages]
-    found += [(Activity(e.at, e.kind, e.incident_id, service, e.text), 0, e.id) for e, service in steps]
-    # an escalation and the pages it caused can share an instant: the step comes first
-    found.sort(key=lambda item: (item[0].at, item[1], item[2]), reverse=True)
-    return [a for a, _, _ in found[:limit]]
-
-
 def snapshot(c: Ctx, now: datetime) -> Snapshot:
     """Everything a frame shows, read in one transaction on the calling thread."""
     from .. import catalog, incidents
+    from ..escalation import latest_activity
     from ..rotation import on_call
 
     with c.db().read() as session:
         on_call_now = [(name, on_call(catalog.schedule(session, name), now)) for name in catalog.schedule_names(session)]
         rows = incidents.listing(session, "open", limit=INCIDENT_ROWS)
         total = sum(incidents.open_counts(session).values())
-        activity = latest_activity(session)
+        activity = latest_activity(session, ACTIVITY_ROWS)
     return Snapshot(now, on_call_now, rows, total, activity)
 
 
