@@ -80,9 +80,9 @@ def root(
 
 
 def _register() -> None:
-    from . import escalation, incidents, schedules
+    from . import escalation, incidents, metrics, schedules
 
-    for module in (schedules, incidents, escalation):
+    for module in (schedules, incidents, escalation, metrics):
         module.register(app)
 
 
