@@ -96,6 +96,8 @@ def applied(cli):
 
 
 def utc(text: str) -> datetime:
+    """An aware UTC datetime from ISO text; text without an offset is UTC."""
     from pager_cli.times import UTC
 
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if "+" not in text else datetime.fromisoformat(text)
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -230,7 +230,8 @@ def list_(
 def incident_table(rows, now, tz):  # noqa: ANN001, ANN201
     from ..times import format_duration
 
-    grid = output.table("ID", "Age", "Severity", "Service", "Status", "Lvl", "Assignees", "Alerts", "Title")
+    grid = output.table("ID", "Age", "Severity", "Service", "Status", "Lvl", "Assignees", "Alerts", "Title",
+                        fold=("Service", "Assignees"))
     for r in rows:
         grid.add_row(
             str(r.id),
@@ -282,7 +283,7 @@ def show(
         facts.add_row(name, output.literal(value))
     if incident.details:
         facts.add_row("details", output.literal(output.dumps(incident.details)))
-    steps = output.table("At", "Event", "By", "Text", title="Timeline")
+    steps = output.table("At", "Event", "By", "Text", title="Timeline", fold=("By",))
     for e in entries:
         steps.add_row(output.local_time(e.at, tz), e.kind, output.literal(e.by or ""), output.literal(e.text))
     output.show(Group(head, facts, steps))
@@ -314,7 +315,7 @@ def services(ctx: typer.Context, json_: JsonFlag = False) -> None:
     if not docs:
         output.say("No services yet: `pager schedules apply FILE` defines them.")
         return
-    grid = output.table("Service", "Health", "Open", "Policy", "Dedup")
+    grid = output.table("Service", "Health", "Open", "Policy", "Dedup", fold=("Service", "Policy"))
     for d in docs:
         health = output.literal("healthy", "green") if d["healthy"] else output.literal("unhealthy", "bold red")
         grid.add_row(output.literal(d["service"]), health, str(d["open_incidents"]),

@@ -74,14 +74,16 @@ def local_time(value, tz) -> str:  # noqa: ANN001
     return shown.strftime("%Y-%m-%d %H:%M ") + (shown.tzname() or "")
 
 
-def table(*columns: str, title: str | None = None):  # noqa: ANN201
-    """A plain Rich table with our column headers."""
+def table(*columns: str, title: str | None = None, fold: tuple[str, ...] = ()):  # noqa: ANN201
+    """A plain Rich table with our column headers. Columns named in `fold` (and
+    the last one) wrap long text; the others (ids, times, states) keep one line."""
     from rich import box
     from rich.table import Table
 
     grid = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
-    for i, name in enumerate(columns):  # the last column (a title, a text) folds; the others keep one line
-        grid.add_column(name, overflow="fold", no_wrap=i < len(columns) - 1)
+    for i, name in enumerate(columns):
+        wraps = name in fold or i == len(columns) - 1
+        grid.add_column(name, overflow="fold", no_wrap=not wraps)
     return grid
 
 

@@ -105,7 +105,7 @@ def list_(ctx: typer.Context, json_: JsonFlag = False) -> None:
         output.say("No schedules yet: `pager schedules apply FILE` defines them.")
         return
     tz = c.tz()
-    grid = output.table("Schedule", "Zone", "On call", "Since", "Until")
+    grid = output.table("Schedule", "Zone", "On call", "Since", "Until", fold=("Schedule", "On call"))
     for d in docs:
         grid.add_row(output.literal(d["schedule"]), d["timezone"], output.literal(d["user"] or "— nobody"),
                      _when(d["shift_start"], tz), _when(d["shift_end"], tz))
@@ -230,7 +230,7 @@ def overrides(
         output.say(f"No overrides in {name}.")
         return
     tz = c.tz()
-    grid = output.table("ID", "User", "From", "To", "Source")
+    grid = output.table("ID", "User", "From", "To", "Source", fold=("User",))
     for r in rows:
         grid.add_row(str(r.id), output.literal(r.user), output.local_time(r.start, tz), output.local_time(r.end, tz), r.source)
     output.show(grid)
@@ -286,7 +286,7 @@ def oncall(
         output.say("No schedules yet: `pager schedules apply FILE` defines them.")
         return
     tz = c.tz()
-    grid = output.table("Schedule", "On call", "Since", "Until")
+    grid = output.table("Schedule", "On call", "Since", "Until", fold=("Schedule", "On call"))
     for d in docs:
         grid.add_row(output.literal(d["schedule"]), output.literal(d["user"] or "— nobody"),
                      _when(d["shift_start"], tz), _when(d["shift_end"], tz))
