@@ -91,6 +91,8 @@ def _rows(rng: random.Random, first_id: int, count: int, total: int) -> tuple[li
             "acknowledged_by": USERS[i % len(USERS)] if acked else None, "first_acknowledged_at": _stamp(acked),
             "resolved_at": _stamp(resolved), "resolved_by": USERS[i % len(USERS)] if resolved else None,
             "details": "{}",
+            "ack_ms": round((acked - created).total_seconds() * 1000) if acked else None,
+            "resolve_ms": round((resolved - created).total_seconds() * 1000) if resolved else None,
         })
         if rng.random() < 1 / 3:
             for s in range(step + 1):

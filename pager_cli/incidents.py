@@ -56,6 +56,11 @@ class Outcome:
     message: str = ""
 
 
+def elapsed_ms(start: datetime, end: datetime) -> int:
+    """Whole milliseconds from `start` to `end` (stored for MTTA and MTTR)."""
+    return round((end - start).total_seconds() * 1000)
+
+
 def auto_key(title: str) -> str:
     return "auto:" + hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -100,17 +105,30 @@ def trigger(session: Session, now: datetime, service: str, title: str, severity:
 
 def open_incident(session: Session, now: datetime, svc: m.Service, title: str, severity: str, key: str,
                   details: dict) -> Outcome:
-    incident = m.Incident(
-        service=svc.name, title=title, severity=severity, status="triggered", dedup_key=key, alert_count=1,
-        escalation_policy=svc.escalation_policy, created_at=now, last_alert_at=now, details=details,
-    )
-    session.add(incident)
+    return open_incidents(session, now, [(svc, title, severity, key, details)])[0]
+
+
+def open_incidents(session: Session, now: datetime,
+                   new: list[tuple[m.Service, str, str, str, dict]]) -> list[Outcome]:
+    """Open an incident for each (service, title, severity, key, details): one
+    INSERT for all of them, then each one's timeline, assignment and pages."""
+    fresh = [
+        m.Incident(
+            service=svc.name, title=title, severity=severity, status="triggered", dedup_key=key, alert_count=1,
+            escalation_policy=svc.escalation_policy, created_at=now, last_alert_at=now, details=details,
+        )
+        for svc, title, severity, key, details in new
+    ]
+    session.add_all(fresh)
     session.flush()
-    add_timeline(session, incident.id, now, "triggered", title)
-    events = escalation.start(session, incident, now)
-    warnings = [] if incident.escalation_policy else [f"service {svc.name} has no escalation policy: incident #{incident.id} is unassigned"]
-    session.add(incident)
-    return Outcome(incident, "created", events, warnings)
+    outcomes = []
+    for (svc, *_), incident in zip(new, fresh):
+        add_timeline(session, incident.id, now, "triggered", incident.title)
+        events = escalation.start(session, incident, now)
+        warnings = [] if incident.escalation_policy else [f"service {svc.name} has no escalation policy: incident #{incident.id} is unassigned"]
+        session.add(incident)
+        outcomes.append(Outcome(incident, "created", events, warnings))
+    return outcomes
 
 
 def get(session: Session, incident_id: int) -> m.Incident:
@@ -149,6 +167,7 @@ def acknowledge(session: Session, now: datetime, incident: m.Incident, by: str |
     incident.acknowledged_by = by
     if incident.first_acknowledged_at is None:
         incident.first_acknowledged_at = now
+        incident.ack_ms = elapsed_ms(incident.created_at, now)
     incident.next_escalation_at = None
     add_timeline(session, incident.id, now, "acknowledged", "", by=by)
     session.add(incident)
@@ -167,6 +186,7 @@ def resolve(session: Session, now: datetime, incident: m.Incident, by: str | Non
             )
     incident.status = "resolved"
     incident.resolved_at = now
+    incident.resolve_ms = elapsed_ms(incident.created_at, now)
     incident.resolved_by = by
     incident.next_escalation_at = None
     add_timeline(session, incident.id, now, "resolved", "", by=by)

@@ -105,9 +105,43 @@ def _pages(conn: Connection) -> None:
     sa.Index("ix_incident_due", md.tables["incident"].c.next_escalation_at, sqlite_where=_DUE, postgresql_where=_DUE).create(conn)
 
 
+def _durations(conn: Connection) -> None:
+    """Stored MTTA/MTTR durations, backfilled, and a covering index for metrics."""
+    from datetime import timezone
+
+    conn.execute(sa.text("ALTER TABLE incident ADD COLUMN ack_ms INTEGER"))
+    conn.execute(sa.text("ALTER TABLE incident ADD COLUMN resolve_ms INTEGER"))
+    md = sa.MetaData()
+    incident = sa.Table(
+        "incident", md, sa.Column("id", sa.Integer, primary_key=True), _dt("created_at"),
+        _dt("first_acknowledged_at", True), _dt("resolved_at", True), sa.Column("ack_ms", sa.Integer),
+        sa.Column("resolve_ms", sa.Integer), sa.Column("service", sa.String), sa.Column("status", sa.String),
+        sa.Column("severity", sa.String), sa.Column("escalation_step", sa.Integer),
+    )
+
+    def ms(start, end):  # noqa: ANN001, ANN202
+        if end is None:
+            return None
+        return round((end.astimezone(timezone.utc) - start.astimezone(timezone.utc)).total_seconds() * 1000)
+
+    rows = conn.execute(
+        sa.select(incident.c.id, incident.c.created_at, incident.c.first_acknowledged_at, incident.c.resolved_at)
+        .where(sa.or_(incident.c.first_acknowledged_at.is_not(None), incident.c.resolved_at.is_not(None)))
+    ).all()
+    if rows:
+        conn.execute(
+            incident.update().where(incident.c.id == sa.bindparam("b_id")),
+            [{"b_id": r.id, "ack_ms": ms(r.created_at, r.first_acknowledged_at),
+              "resolve_ms": ms(r.created_at, r.resolved_at)} for r in rows],
+        )
+    sa.Index("ix_incident_metrics", incident.c.created_at, incident.c.service, incident.c.status,
+             incident.c.severity, incident.c.escalation_step, incident.c.ack_ms, incident.c.resolve_ms).create(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("001_initial", _initial),
     ("002_pages_and_due_index", _pages),
+    ("003_stored_durations", _durations),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -95,6 +95,9 @@ class Incident(SQLModel, table=True):
         # escalate-check reads only what is due.
         Index("ix_incident_due", "next_escalation_at", sqlite_where=_DUE_SQL, postgresql_where=_DUE_SQL),
         Index("ix_incident_status", "status", "id"),
+        # metrics read a window of incidents from this index alone
+        Index("ix_incident_metrics", "created_at", "service", "status", "severity", "escalation_step", "ack_ms",
+              "resolve_ms"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -119,6 +122,8 @@ class Incident(SQLModel, table=True):
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     details: dict = Field(default_factory=dict, sa_type=JSON)
+    ack_ms: int | None = None  # first acknowledgement − created, in ms (for MTTA)
+    resolve_ms: int | None = None  # resolved − created, in ms (for MTTR)
 
 
 class TimelineEntry(SQLModel, table=True):

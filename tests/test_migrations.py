@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from pager_cli import models  # noqa: F401 - registers the tables
+from pager_cli import models
 from pager_cli.db import open_database
 from pager_cli.errors import DatabaseError
 from pager_cli.migrations import LATEST, MIGRATIONS
@@ -77,3 +77,27 @@ def test_a_newer_database_is_refused_and_left_untouched(tmp_path):
     with pytest.raises(DatabaseError, match="newer than this pager"):
         open_database(str(path))
     assert path.read_bytes() == before
+
+
+def test_stored_durations_are_backfilled_from_version_2(tmp_path):
+    from datetime import datetime, timezone
+
+    from sqlmodel import select
+
+    path = tmp_path / "v2.db"
+    old = open_database(str(path), migrate_to=2)
+    created = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+    with old.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO incident (id, service, title, severity, status, dedup_key, alert_count, assignees, "
+            "escalation_level, escalation_pass, escalation_step, created_at, last_alert_at, first_acknowledged_at, "
+            "resolved_at, details) VALUES (1, 's', 't', 'error', 'resolved', 'k', 1, '[]', 0, 0, 0, "
+            ":c, :c, :a, :r, '{}'), (2, 's', 'u', 'error', 'triggered', 'k2', 1, '[]', 0, 0, 0, :c, :c, NULL, NULL, '{}')"),
+            {"c": "2026-11-23 09:00:00.000000", "a": "2026-11-23 09:04:00.500000", "r": "2026-11-23 09:10:00.000000"})
+    old.close()
+    db = open_database(str(path))
+    with db.read() as s:
+        rows = {i.id: (i.ack_ms, i.resolve_ms) for i in s.exec(select(models.Incident))}
+        assert s.get(models.Incident, 1).created_at == created
+    db.close()
+    assert rows == {1: (240_500, 600_000), 2: (None, None)}
