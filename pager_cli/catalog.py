@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from sqlmodel import Session, select
 
 from . import models as m
-from .errors import NotFound
+from .errors import NotFound, UsageError
 from .rotation import Layer, Override, Restrict, Schedule
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -122,3 +122,38 @@ def _layer(row: m.Layer) -> Layer:
             for w in row.restrict
         ),
     )
+
+
+CLI_OVERRIDE_POSITION = 1_000_000  # after the config's own, so the later-added wins a tie
+
+
+def overrides(session: Session, name: str) -> list[m.ScheduleOverride]:
+    """The overrides of schedule `name`, config and command line, by start."""
+    schedule(session, name)
+    query = (
+        select(m.ScheduleOverride)
+        .where(m.ScheduleOverride.schedule == name)
+        .order_by(m.ScheduleOverride.start, m.ScheduleOverride.id)
+    )
+    return list(session.exec(query))
+
+
+def add_override(session: Session, name: str, user: str, start: datetime, end: datetime,
+                 now: datetime) -> m.ScheduleOverride:
+    """Temporary cover from the command line (kept across applies)."""
+    if end <= start:
+        raise UsageError("an override must end after it starts", hint="--to must be after --from")
+    schedule(session, name)
+    require_user(session, user)
+    row = m.ScheduleOverride(schedule=name, user=user, start=start, end=end, source="cli",
+                             position=CLI_OVERRIDE_POSITION, created_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_override(session: Session, override_id: int) -> None:
+    row = session.get(m.ScheduleOverride, override_id)
+    if row is None:
+        raise NotFound(f"no override {override_id}", hint="`pager schedules overrides NAME` lists them")
+    session.delete(row)

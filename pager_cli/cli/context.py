@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from ..db import Database
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
 
 
 @dataclass

@@ -10,9 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from . import output
-from .context import get
+from .context import JsonFlag, get
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
 ByOption = Annotated[Optional[str], typer.Option("--by", metavar="WHO", help="Who does it (default: $PAGER_USER, then the login name).")]
 KeyOption = Annotated[Optional[str], typer.Option("--key", metavar="KEY", help="Find the open incident with this dedup key instead of an id.")]
 ServiceFilter = Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="Only this service.")]

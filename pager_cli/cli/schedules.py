@@ -8,11 +8,10 @@ from typing import Annotated, Optional
 import typer
 
 from . import output
-from .context import get
+from .context import JsonFlag, get
 
 schedules_app = typer.Typer(no_args_is_help=True, help="Validate and apply the config file; inspect schedules and overrides.")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
 GAP_WINDOW = timedelta(days=28)
 
 
@@ -178,21 +177,13 @@ def override(
 ) -> None:
     """Add temporary cover: USER is on call in NAME from --from to --to. Kept
     across `schedules apply`."""
-    from .. import catalog, models
-    from ..errors import UsageError
+    from .. import catalog
     from ..times import iso
 
     c = get(ctx, json_)
     start, end = c.time(from_), c.time(to)
-    if end <= start:
-        raise UsageError("--to must be after --from")
     with c.db().write() as session:
-        catalog.schedule(session, name)
-        catalog.require_user(session, user)
-        row = models.ScheduleOverride(schedule=name, user=user, start=start, end=end, source="cli",
-                                      position=1_000_000, created_at=c.now())
-        session.add(row)
-        session.flush()
+        row = catalog.add_override(session, name, user, start, end, c.now())
         doc = {"id": row.id, "schedule": name, "user": user, "start": iso(start), "end": iso(end), "source": "cli"}
     if c.json:
         output.emit_json(doc)
@@ -209,18 +200,12 @@ def overrides(
     json_: JsonFlag = False,
 ) -> None:
     """The overrides of a schedule, from the config and the command line."""
-    from sqlmodel import select
-
-    from .. import catalog, models
+    from .. import catalog
     from ..times import iso
 
     c = get(ctx, json_)
     with c.db().read() as session:
-        catalog.schedule(session, name)
-        rows = list(session.exec(
-            select(models.ScheduleOverride).where(models.ScheduleOverride.schedule == name)
-            .order_by(models.ScheduleOverride.start, models.ScheduleOverride.id)
-        ))
+        rows = catalog.overrides(session, name)
     docs = [{"id": r.id, "schedule": name, "user": r.user, "start": iso(r.start), "end": iso(r.end), "source": r.source}
             for r in rows]
     if c.json:
@@ -242,15 +227,11 @@ def override_remove(
     override_id: Annotated[int, typer.Argument(metavar="ID", help="Override id (see `schedules overrides`).")],
 ) -> None:
     """Remove an override. One from the config file comes back at the next apply."""
-    from .. import models
-    from ..errors import NotFound
+    from .. import catalog
 
     c = get(ctx)
     with c.db().write() as session:
-        row = session.get(models.ScheduleOverride, override_id)
-        if row is None:
-            raise NotFound(f"no override {override_id}", hint="`pager schedules overrides NAME` lists them")
-        session.delete(row)
+        catalog.remove_override(session, override_id)
     output.line(f"override {override_id} removed")
 
 
