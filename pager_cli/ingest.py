@@ -1,0 +1,451 @@
+"""Batch ingest: the records of an alert stream, routed to their services and
+committed into the database a batch at a time.
+
+`Ingest` takes records one at a time (`add`) and commits them in batches:
+
+- when `batch_size` records are pending;
+- when the first pending record is `latency` seconds old. `add` checks this as
+  each record arrives; a caller that blocks on a quiet input asks `due_in()`
+  how long it may wait and calls `commit()` itself when that runs out;
+- at `close()`, with whatever is left.
+
+A batch is one write transaction (BEGIN IMMEDIATE) holding database work only:
+its records were read before it began, so concurrent writers (other streams,
+`escalate-check`) wait milliseconds for the lock, never for the input. The
+batch's outcomes and the pages it decided reach `on_commit` after the commit,
+so nothing is reported before it is durable: a crash loses at most the batch
+in flight, never a record already reported.
+
+Within a batch, records apply in stream order:
+
+- a trigger whose key has an open incident adds an alert to it. The batch's
+  alerts cost no statement each: the counts go out as one executemany UPDATE
+  (`alert_count + n`, `last_alert_at`) and their `alert` timeline entries as
+  one executemany INSERT;
+- a trigger whose key has none opens an incident, through the code of
+  `pager trigger` (`incidents.open_incidents`: the incident, its timeline,
+  level-0 assignment and pages); later records of the batch with that key add
+  alerts to it. The incidents to open are gathered and opened together, before
+  the next acknowledgement or resolution and at the end of the batch;
+- acknowledge and resolve go through the state machine in `incidents`; a
+  resolution closes the key, so a later trigger in the batch opens a new
+  incident. A key with no open incident is `ignored`, and so is the
+  acknowledgement of an incident already acknowledged. A resolution the
+  service forbids (`require_ack_before_resolve`) is an error record.
+
+So a batch costs a handful of statements: the services, one SELECT of the open
+incidents of its keys per service, the two executemany writes, and a few ORM
+statements per new incident or transition, which are rare next to duplicates.
+
+Routing: a record's service is the one it names; a PagerDuty record's routing
+key selects the service with that `routing_key`, else the service of that
+name. A record that names no service, names an unknown one, or carries an
+unknown routing key goes to the fallback service (`--service`, else the
+config's `default_service`), with a warning when it named something; with no
+fallback it is an error record. Messages never show a routing key (like the
+config's own messages): it may be a secret.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, select, update
+
+from . import incidents
+from . import models as m
+from .alert_formats import Alert
+from .errors import Conflict
+from .notify import PageMessage
+
+DEFAULT_BATCH_SIZE = 500
+DEFAULT_LATENCY = 1.0  # seconds
+ACTIONS = ("created", "deduplicated", "acknowledged", "resolved", "ignored", "error")
+
+_KEYS_PER_SELECT = 500  # bound parameters per look-up, well under any SQLite limit
+
+_INCIDENT = m.Incident.__table__
+_TIMELINE = m.TimelineEntry.__table__
+# The open incidents of some keys of one service. The statuses are rendered
+# literally so that SQLite sees the partial index's own condition.
+_OPEN_KEYS = select(_INCIDENT.c.id, _INCIDENT.c.dedup_key, _INCIDENT.c.status).where(
+    _INCIDENT.c.service == bindparam("b_service"),
+    _INCIDENT.c.dedup_key.in_(bindparam("b_keys", expanding=True)),
+    _INCIDENT.c.status.in_(bindparam("b_open", m.OPEN_STATUSES, expanding=True, literal_execute=True)),
+)
+# The alerts of a batch. Rows go to the driver as stored (see _executemany):
+# `at` as _stored_instant gives it; the rest are strings and integers.
+_ADD_ALERTS = (
+    update(_INCIDENT)
+    .where(_INCIDENT.c.id == bindparam("b_id"))
+    .values(alert_count=_INCIDENT.c.alert_count + bindparam("b_count"), last_alert_at=bindparam("b_at"))
+)
+_ADD_ALERTS_COLUMNS = ("b_count", "b_at", "b_id")
+_ADD_ENTRIES = insert(_TIMELINE)
+_ADD_ENTRIES_COLUMNS = ("incident_id", "at", "kind", "by", "text")
+
+
+@dataclass(slots=True)
+class Result:
+    """What became of one record."""
+
+    record: int
+    line: int
+    action: str  # one of ACTIONS
+    incident: int | None = None
+    dedup_key: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"record": self.record, "action": self.action, "incident": self.incident,
+                "dedup_key": self.dedup_key, "error": self.error}
+
+
+@dataclass
+class Batch:
+    """A committed batch: the outcome of each record, in order, and the pages
+    to deliver now that it is committed."""
+
+    results: list[Result]
+    pages: list[PageMessage]
+
+
+class Ingest:
+    """Records in, committed batches out (see the module docstring).
+
+    `clock` gives the instant stamped on a batch (read once per batch);
+    `fallback` is the service of records that cannot be routed; `by` is who
+    acknowledges and resolves; `on_commit` receives each committed `Batch`.
+    """
+
+    def __init__(self, db, clock: Callable[[], datetime], on_commit: Callable[[Batch], None], *,  # noqa: ANN001
+                 fallback: str | None = None, by: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 latency: float = DEFAULT_LATENCY, monotonic: Callable[[], float] = time.monotonic):
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.db = db
+        self.clock = clock
+        self.on_commit = on_commit
+        self.fallback = fallback
+        self.by = by
+        self.batch_size = batch_size
+        self.latency = max(0.0, latency)
+        self._monotonic = monotonic
+        self._pending: list[Alert] = []
+        self._first_at = 0.0
+
+    def add(self, alert: Alert) -> None:
+        """Queue one record; commit when the batch is full or due."""
+        pending = self._pending
+        arrived = self._monotonic()
+        if not pending:
+            self._first_at = arrived
+        pending.append(alert)
+        if len(pending) >= self.batch_size or arrived - self._first_at >= self.latency:
+            self.commit()
+
+    def due_in(self) -> float | None:
+        """Seconds until the pending batch must be committed; None when nothing is pending."""
+        if not self._pending:
+            return None
+        return max(0.0, self._first_at + self.latency - self._monotonic())
+
+    def commit(self) -> None:
+        """Commit the pending records (if any) and hand their outcomes on."""
+        if not self._pending:
+            return
+        alerts, self._pending = self._pending, []
+        self.on_commit(apply_batch(self.db, self.clock(), alerts, fallback=self.fallback, by=self.by))
+
+    def close(self) -> None:
+        self.commit()
+
+
+def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None = None,  # noqa: ANN001
+                by: str | None = None) -> Batch:
+    """Apply `alerts` in order in one write transaction; their outcomes, once committed."""
+    results = [Result(a.record, a.line, "error", None, None, a.error, a.warnings) for a in alerts]
+    batch = Batch(results, [])
+    if all(a.error is not None for a in alerts):
+        return batch
+    with db.write() as session:
+        _Apply(session, now, fallback, by, batch).run(alerts)
+    return batch
+
+
+class _New:
+    """An incident to open, gathered until `_Apply.open_new`."""
+
+    __slots__ = ("args", "results", "id")
+
+    def __init__(self, args: tuple, result: Result):
+        self.args = args  # for incidents.open_incidents
+        self.results = [result]  # the record that opens it, then those that add alerts to it
+        self.id: int | None = None
+
+
+class _Apply:
+    """One batch, inside its transaction."""
+
+    def __init__(self, session, now: datetime, fallback: str | None, by: str | None, batch: Batch):  # noqa: ANN001
+        self.session = session
+        self.now = now
+        self.fallback = fallback
+        self.by = by
+        self.batch = batch
+        self.stamp = _stored_instant(session, now)
+        self.counts: dict = {}  # incident id (or _New) → alerts added
+        self.entries: list[tuple] = []  # (incident id or _New, title) of each `alert` timeline entry
+        self.new: list[_New] = []  # gathered, not opened yet
+        self.caching = False
+
+    def run(self, alerts: list[Alert]) -> None:
+        results = self.batch.results
+        routed, wanted = self.route(alerts, results)
+        open_now = self.find_open(wanted)
+        counts, entries = self.counts, self.entries
+        for alert, result, target in zip(alerts, results, routed):
+            if target is None:
+                continue
+            state = open_now.get(target[1])
+            if alert.action == "trigger":
+                if state is None:
+                    svc, where, title = target
+                    new = _New((svc, title, alert.severity, where[1], alert.details), result)
+                    self.new.append(new)
+                    open_now[where] = [new, "triggered"]
+                    result.action = "created"
+                    continue
+                ref = state[0]
+                if ref.__class__ is _New and ref.id is not None:  # opened since
+                    ref = state[0] = ref.id
+                counts[ref] = counts.get(ref, 0) + 1
+                entries.append((ref, target[2]))
+                result.action = "deduplicated"
+                if ref.__class__ is _New:
+                    ref.results.append(result)
+                else:
+                    result.incident = ref
+            elif state is None:
+                result.action = "ignored"
+            elif self.transition(alert.action, state, result) and state[1] == "resolved":
+                del open_now[target[1]]
+        self.open_new()
+        self.write_alerts()
+
+    def route(self, alerts: list[Alert], results: list[Result]) -> tuple[list, dict[str, set[str]]]:
+        """Per record (service, (service name, dedup key), title), or None for
+        an error record; and the keys wanted per service."""
+        services = {s.name: s for s in self.session.execute(select(m.Service)).scalars()}
+        by_routing_key = {s.routing_key: s for s in services.values() if s.routing_key}
+        clean_title, dedup_key_for = incidents.clean_title, incidents.dedup_key_for
+        routed: list[tuple | None] = []
+        wanted: dict[str, set[str]] = {}
+        for alert, result in zip(alerts, results):
+            if alert.error is not None:
+                routed.append(None)
+                continue
+            svc = services.get(alert.service) if alert.service is not None else None
+            if svc is None:
+                svc = _route(alert, services, by_routing_key, self.fallback, result)
+                if svc is None:
+                    routed.append(None)
+                    continue
+            title = clean_title(alert.title) if alert.title else ""
+            key = dedup_key_for(svc, title, alert.dedup_key)
+            result.dedup_key = key
+            name = svc.name
+            routed.append((svc, (name, key), title))
+            keys = wanted.get(name)
+            if keys is None:
+                keys = wanted[name] = set()
+            keys.add(key)
+        return routed, wanted
+
+    def find_open(self, wanted: dict[str, set[str]]) -> dict[tuple[str, str], list]:
+        """The open incidents of those keys: (service, key) → [id, status]."""
+        found: dict[tuple[str, str], list] = {}
+        for name, keys in wanted.items():
+            keys = list(keys)
+            for start in range(0, len(keys), _KEYS_PER_SELECT):
+                chunk = keys[start:start + _KEYS_PER_SELECT]
+                for incident_id, key, status in _fetch(self.session, _OPEN_KEYS, {"b_service": name, "b_keys": chunk}):
+                    found[(name, key)] = [incident_id, status]
+        return found
+
+    def transition(self, action: str, state: list, result: Result) -> bool:
+        """Acknowledge or resolve the open incident of `state` ([id, status]),
+        updating `state`; whether anything changed."""
+        self.open_new()
+        self.write_alerts()  # the alerts so far come first in the timeline
+        ref = state[0]
+        incident = incidents.get(self.session, ref.id if ref.__class__ is _New else ref)
+        try:
+            if action == "acknowledge":
+                outcome = incidents.acknowledge(self.session, self.now, incident, self.by)
+            else:
+                outcome = incidents.resolve(self.session, self.now, incident, self.by)
+        except Conflict as e:
+            result.error = e.message
+            return False
+        if outcome.action == incidents.NOOP:
+            result.action = "ignored"
+            return False
+        self.session.flush()  # before a later record of the batch opens the key again
+        result.action, result.incident = outcome.action, incident.id
+        state[1] = incident.status
+        return True
+
+    def open_new(self) -> None:
+        """Open the incidents gathered so far, with `incidents.open_incidents`."""
+        if not self.new:
+            return
+        if not self.caching:
+            _cache_config_reads(self.session)
+            self.caching = True
+        outcomes = incidents.open_incidents(self.session, self.now, [new.args for new in self.new])
+        pages = self.batch.pages
+        for new, outcome in zip(self.new, outcomes):
+            new.id = outcome.incident.id
+            for result in new.results:
+                result.incident = new.id
+            if outcome.warnings:
+                new.results[0].warnings = new.results[0].warnings + outcome.warnings
+            pages.extend(e.page for e in outcome.events if e.page is not None)
+        self.new = []
+
+    def write_alerts(self) -> None:
+        """The alerts added so far: the counts, then the timeline entries, each
+        in one executemany."""
+        self.session.flush()
+        stamp = self.stamp
+        if self.counts:
+            rows = [(n, stamp, ref.id if ref.__class__ is _New else ref) for ref, n in self.counts.items()]
+            _executemany(self.session, _ADD_ALERTS, _ADD_ALERTS_COLUMNS, rows)
+            self.counts.clear()
+        if self.entries:
+            rows = [(ref.id if ref.__class__ is _New else ref, stamp, "alert", None, title)
+                    for ref, title in self.entries]
+            _executemany(self.session, _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
+            self.entries.clear()
+
+
+def _route(alert: Alert, services: dict[str, m.Service], by_routing_key: dict[str, m.Service],
+           fallback: str | None, result: Result) -> m.Service | None:
+    """The service of a record that names no known one; None, with the reason
+    in `result.error`, when there is none."""
+    if alert.service is None and alert.routing_key is not None:
+        svc = by_routing_key.get(alert.routing_key) or services.get(alert.routing_key)
+        if svc is not None:
+            return svc
+        what = "unknown routing key"  # never shown: it may be a secret
+    elif alert.service is None:
+        what = None
+    else:
+        what = f"unknown service {alert.service!r}"
+    if fallback is not None and fallback in services:
+        if what:
+            result.warnings = result.warnings + [f"{what}: sent to {fallback}"]
+        return services[fallback]
+    if what is None:
+        result.error = "no service (name one in the record, with --service, or as default_service in the config)"
+    elif fallback is not None:
+        result.error = f"{what}, and the default service {fallback!r} does not exist"
+    else:
+        result.error = f"{what} (and no default_service in the config)"
+    return None
+
+
+# --------------------------------------------------------------------------
+# Running statements cheaply.
+
+_COMPILED: dict = {}
+
+
+def _compiled(connection, statement, columns: tuple[str, ...] | None = None):  # noqa: ANN001, ANN202
+    """`statement` compiled once per dialect."""
+    dialect = connection.dialect
+    compiled = _COMPILED.get((id(statement), dialect.name))
+    if compiled is None:
+        keys = list(columns) if columns else None
+        compiled = _COMPILED[(id(statement), dialect.name)] = statement.compile(dialect=dialect, column_keys=keys)
+    return compiled
+
+
+def _fetch(session, statement, params: dict) -> list:  # noqa: ANN001
+    """The rows of a Core SELECT whose values need no conversion (strings,
+    integers), without SQLAlchemy's processing per call."""
+    connection = session.connection()
+    expanded = _compiled(connection, statement).construct_expanded_state(params)
+    values = expanded.positional_parameters if expanded.positiontup is not None else expanded.parameters
+    return connection.exec_driver_sql(expanded.statement, values).all()
+
+
+def _executemany(session, statement, columns: tuple[str, ...], rows: list[tuple]) -> None:  # noqa: ANN001
+    """One executemany of a Core statement, each row's values in the order of
+    `columns` and already in their stored form. The statement is compiled once
+    per dialect and the rows go to the driver as they are: SQLAlchemy's
+    processing of each row would cost more than the database's work."""
+    connection = session.connection()
+    compiled = _compiled(connection, statement, columns)
+    if compiled.positional:
+        order = [columns.index(name) for name in compiled.positiontup]
+        if order != list(range(len(columns))):
+            rows = [tuple(row[i] for i in order) for row in rows]
+    else:
+        rows = [dict(zip(columns, row)) for row in rows]
+    connection.exec_driver_sql(compiled.string, rows)
+
+
+def _stored_instant(session, now: datetime):  # noqa: ANN001, ANN202
+    """`now` as the database stores it (the datetime column type's own
+    conversion), done once for every row of a batch."""
+    dialect = session.get_bind().dialect
+    return _INCIDENT.c.last_alert_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
+
+
+_CONFIG_MODELS = (m.Service, m.EscalationPolicy, m.EscalationLevel, m.Schedule, m.Layer, m.ScheduleOverride,
+                  m.User, m.Setting)
+_NOT_CACHED = object()
+
+
+def _cache_config_reads(session) -> None:  # noqa: ANN001
+    """Answer repeated reads of the configuration in `session` from memory.
+
+    Opening an incident reads its policy and schedules (`escalation.start`),
+    so a batch that opens many reads the same rows again and again. Inside
+    this write transaction nobody else can change them, and ingest never
+    does, so each distinct query of a configuration table runs once per batch
+    (SQLAlchemy's `do_orm_execute` hook, as in its caching recipes)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import class_mapper
+
+    config = {class_mapper(model) for model in _CONFIG_MODELS}
+    answers: dict = {}
+
+    @event.listens_for(session, "do_orm_execute")
+    def _cached(state):  # noqa: ANN001, ANN202
+        if not state.is_select or not state.is_orm_statement:
+            return None
+        cache_key = state.statement._generate_cache_key()
+        if cache_key is None:
+            return None
+        params = state.parameters
+        key = (cache_key.key, tuple(b.effective_value for b in cache_key.bindparams),
+               tuple(sorted(params.items())) if isinstance(params, dict) else None)
+        try:
+            frozen = answers.get(key)
+        except TypeError:  # a value that cannot be a key: not a configuration read
+            return None
+        if frozen is None:
+            if not config.issuperset(state.all_mappers):
+                answers[key] = _NOT_CACHED
+                return None
+            frozen = answers[key] = state.invoke_statement().freeze()
+        elif frozen is _NOT_CACHED:
+            return None
+        return frozen()
