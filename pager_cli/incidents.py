@@ -116,6 +116,7 @@ def open_incidents(session: Session, now: datetime,
         m.Incident(
             service=svc.name, title=title, severity=severity, status="triggered", dedup_key=key, alert_count=1,
             escalation_policy=svc.escalation_policy, created_at=now, last_alert_at=now, details=details,
+            assignees=[],
         )
         for svc, title, severity, key, details in new
     ]

@@ -70,7 +70,7 @@ _KEYS_PER_SELECT = 500  # bound parameters per look-up, well under any SQLite li
 _INCIDENT = m.Incident.__table__
 _TIMELINE = m.TimelineEntry.__table__
 # The open incidents of some keys of one service. The statuses are rendered
-# literally so that SQLite sees the partial index's own condition.
+# literally, so that SQLite may use the partial index on open keys.
 _OPEN_KEYS = select(_INCIDENT.c.id, _INCIDENT.c.dedup_key, _INCIDENT.c.status).where(
     _INCIDENT.c.service == bindparam("b_service"),
     _INCIDENT.c.dedup_key.in_(bindparam("b_keys", expanding=True)),
@@ -249,16 +249,17 @@ class _Apply:
             if alert.error is not None:
                 routed.append(None)
                 continue
-            svc = services.get(alert.service) if alert.service is not None else None
+            name = alert.service
+            svc = services.get(name) if name is not None else None
             if svc is None:
                 svc = _route(alert, services, by_routing_key, self.fallback, result)
                 if svc is None:
                     routed.append(None)
                     continue
+                name = svc.name
             title = clean_title(alert.title) if alert.title else ""
             key = dedup_key_for(svc, title, alert.dedup_key)
             result.dedup_key = key
-            name = svc.name
             routed.append((svc, (name, key), title))
             keys = wanted.get(name)
             if keys is None:
@@ -269,11 +270,11 @@ class _Apply:
     def find_open(self, wanted: dict[str, set[str]]) -> dict[tuple[str, str], list]:
         """The open incidents of those keys: (service, key) → [id, status]."""
         found: dict[tuple[str, str], list] = {}
+        connection = self.session.connection()
         for name, keys in wanted.items():
             keys = list(keys)
             for start in range(0, len(keys), _KEYS_PER_SELECT):
-                chunk = keys[start:start + _KEYS_PER_SELECT]
-                for incident_id, key, status in _fetch(self.session, _OPEN_KEYS, {"b_service": name, "b_keys": chunk}):
+                for incident_id, key, status in _open_keys(connection, name, keys[start:start + _KEYS_PER_SELECT]):
                     found[(name, key)] = [incident_id, status]
         return found
 
@@ -376,13 +377,26 @@ def _compiled(connection, statement, columns: tuple[str, ...] | None = None):  #
     return compiled
 
 
-def _fetch(session, statement, params: dict) -> list:  # noqa: ANN001
-    """The rows of a Core SELECT whose values need no conversion (strings,
-    integers), without SQLAlchemy's processing per call."""
-    connection = session.connection()
-    expanded = _compiled(connection, statement).construct_expanded_state(params)
-    values = expanded.positional_parameters if expanded.positiontup is not None else expanded.parameters
-    return connection.exec_driver_sql(expanded.statement, values).all()
+_EXPANDED: dict = {}
+_KEYS_ROUNDED = 64
+
+
+def _open_keys(connection, service: str, keys: list[str]) -> list:  # noqa: ANN001
+    """(id, dedup key, status) of the open incidents of `service` with one of
+    `keys`, through _OPEN_KEYS. Its IN list is expanded for the number of keys,
+    rounded up (by repeating a key) so that a few SQL texts serve every batch:
+    each is made once, not on every call."""
+    keys = keys + keys[-1:] * (-len(keys) % _KEYS_ROUNDED)
+    compiled = _compiled(connection, _OPEN_KEYS)
+    sql = _EXPANDED.get((id(compiled), len(keys)))
+    if sql is not None:
+        return connection.exec_driver_sql(sql, (service, *keys)).all()
+    expanded = compiled.construct_expanded_state({"b_service": service, "b_keys": keys})
+    if expanded.positiontup is None:  # a dialect with named parameters
+        return connection.exec_driver_sql(expanded.statement, expanded.parameters).all()
+    if expanded.positional_parameters == (service, *keys):  # the order the cached text expects
+        _EXPANDED[(id(compiled), len(keys))] = expanded.statement
+    return connection.exec_driver_sql(expanded.statement, expanded.positional_parameters).all()
 
 
 def _executemany(session, statement, columns: tuple[str, ...], rows: list[tuple]) -> None:  # noqa: ANN001

@@ -6,12 +6,13 @@ checked in the database, not only in what is printed."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import select as select_module
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import pytest
 from sqlmodel import select
@@ -335,6 +336,46 @@ def test_records_apply_in_order_within_one_batch(setup, db):
     assert [kind for kind, _ in timeline(db, 1)] == ["triggered", "notified", "alert", "resolved"]
 
 
+def test_acknowledge_and_resolve_by_title(setup, db):
+    t = {"service": "payments", "title": "queue backlog"}
+    code, docs, _ = ingest(setup, ndjson([t, {**t, "action": "ack"}, {**t, "action": "resolved"}]))
+    assert code == 0
+    key = auto_key("queue backlog")
+    assert docs == [out(1, "created", 1, key), out(2, "acknowledged", 1, key), out(3, "resolved", 1, key)]
+
+
+def test_batches_commit_when_full_or_when_the_first_record_is_old(setup, db):
+    """The batching rule itself, on a clock the test moves."""
+    from pager_cli.alert_formats import read_alerts
+    from pager_cli.ingest import Ingest
+    from pager_cli.times import UTC
+
+    now = [0.0]
+    committed = []
+    ingest_ = Ingest(db, lambda: datetime(2026, 11, 23, 10, tzinfo=UTC), committed.append, batch_size=3,
+                     latency=1.0, monotonic=lambda: now[0])
+    alerts = list(read_alerts(io.BytesIO(ndjson([{"service": "payments", "title": f"t{i}"} for i in range(6)]))))
+    assert ingest_.due_in() is None
+    ingest_.add(alerts[0])
+    now[0] = 0.4
+    assert ingest_.due_in() == pytest.approx(0.6)
+    ingest_.add(alerts[1])
+    assert committed == []  # neither full nor old
+    now[0] = 1.0
+    ingest_.add(alerts[2])  # full, and old
+    assert [len(b.results) for b in committed] == [3]
+    ingest_.add(alerts[3])
+    now[0] = 2.5
+    assert ingest_.due_in() == 0.0  # a reader waiting on a quiet input commits now
+    ingest_.commit()
+    ingest_.add(alerts[4])
+    now[0] = 3.6
+    ingest_.add(alerts[5])  # the first of the batch is 1.1 s old when this one arrives
+    ingest_.close()
+    assert [[r.record for r in b.results] for b in committed] == [[1, 2, 3], [4], [5, 6]]
+    assert [r.alert_count for r in incidents(db)] == [1] * 6
+
+
 def test_require_ack_before_resolve_fails_that_record_only(setup, db):
     s = {"service": "strict", "title": "needs an ack", "dedup_key": "s"}
     stream = ndjson([s, {**s, "action": "resolve"}, {**s, "action": "ack"}, {**s, "action": "resolve"}])
@@ -452,7 +493,6 @@ def test_concurrent_streams_and_escalate_check(setup, db):
     assert len(alerts) == 3 * 10 * len(keys) - len(keys)
 
 
-@pytest.mark.skipif(os.name != "posix", reason="select() on pipes")
 def test_batch_latency_option_is_checked(setup):
     r = setup("trigger", "-", "--batch-latency", "soon", input=b"")
     assert r.code == 2 and "bad duration" in r.err

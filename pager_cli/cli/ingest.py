@@ -11,6 +11,9 @@ committed within the latency, and a fast stream pays one `select()` per 64 KiB
 read. Input that is no file descriptor (tests) or a platform without
 `select()` on pipes falls back to the check on arrival.
 
+Records that name no service, plain-text lines among them, take `--service`,
+else the config's `default_service` (`ingest` routes the rest).
+
 Output, only after the batch of a record committed: with `--json` one NDJSON
 line per record on stdout; otherwise nothing per record on stdout but the
 console pages, one `Error: record N (line L): reason` line on stderr per bad
@@ -22,6 +25,7 @@ Exit 1 when any record failed, else 0.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import sys
@@ -58,11 +62,13 @@ def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, b
     report = _Report(c.json)
     ingest = Ingest(db, clock, report, fallback=fallback, by=who(None), batch_size=batch_size, latency=latency)
     add = ingest.add
+    gc.freeze()  # a long stream allocates much: keep the collector off what the imports made
     try:
         for alert in read_alerts(_stdin(ingest), input_format, fallback):
             add(alert)
         ingest.close()
     finally:
+        gc.unfreeze()
         report.stop()
     report.summary()
     return 1 if report.counts["error"] else 0
@@ -71,6 +77,8 @@ def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, b
 def _stdin(ingest):  # noqa: ANN001, ANN202
     """stdin as a binary stream that commits a due batch while it waits."""
     stream = sys.stdin
+    if stream is None:  # started with stdin closed: an empty stream
+        return io.BytesIO()
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
