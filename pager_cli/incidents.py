@@ -17,11 +17,11 @@ from sqlmodel import Session, col, select
 
 from . import catalog, escalation
 from . import models as m
+from .alert_formats import MAX_TITLE_CHARS as TITLE_MAX
 from .errors import Conflict, NotFound, UsageError
 from .escalation import Event, add_timeline
 from .times import iso
 
-TITLE_MAX = 1024
 NOOP = "noop"
 
 # The state machine, in one place: (status, action) → new status, or NOOP.
@@ -74,16 +74,15 @@ def dedup_key_for(service: m.Service, title: str, key: str | None) -> str:
 
 
 def clean_title(title: str | None) -> str:
+    """Stripped, and cut at TITLE_MAX characters exactly as stdin records are."""
     text = (title or "").strip()
     if not text:
         raise UsageError("an alert needs a title")
-    return text[:TITLE_MAX]
+    return text[:TITLE_MAX].rstrip()
 
 
 def find_open(session: Session, service: str, key: str) -> m.Incident | None:
-    query = select(m.Incident).where(
-        m.Incident.dedup_key == key, m.Incident.service == service, col(m.Incident.status).in_(m.OPEN_STATUSES)
-    )
+    query = select(m.Incident).where(m.Incident.dedup_key == key, m.Incident.service == service, m.is_open())
     return session.exec(query).first()
 
 
@@ -141,7 +140,7 @@ def get(session: Session, incident_id: int) -> m.Incident:
 
 def find_by_key(session: Session, key: str, service: str | None = None) -> m.Incident:
     """The open incident with dedup key `key` (in `service`, if given)."""
-    query = select(m.Incident).where(m.Incident.dedup_key == key, col(m.Incident.status).in_(m.OPEN_STATUSES))
+    query = select(m.Incident).where(m.Incident.dedup_key == key, m.is_open())
     if service:
         query = query.where(m.Incident.service == service)
     found = list(session.exec(query.limit(2)))

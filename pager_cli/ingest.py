@@ -74,7 +74,7 @@ _TIMELINE = m.TimelineEntry.__table__
 _OPEN_KEYS = select(_INCIDENT.c.id, _INCIDENT.c.dedup_key, _INCIDENT.c.status).where(
     _INCIDENT.c.service == bindparam("b_service"),
     _INCIDENT.c.dedup_key.in_(bindparam("b_keys", expanding=True)),
-    _INCIDENT.c.status.in_(bindparam("b_open", m.OPEN_STATUSES, expanding=True, literal_execute=True)),
+    m.is_open(),
 )
 # The alerts of a batch. Rows go to the driver as stored (see _executemany):
 # `at` as _stored_instant gives it; the rest are strings and integers.

@@ -17,6 +17,14 @@ _OPEN_SQL = text("status IN ('triggered', 'acknowledged')")
 _DUE_SQL = text("next_escalation_at IS NOT NULL")
 
 
+def is_open():  # noqa: ANN201 - a SQL expression
+    """`status IN ('triggered', 'acknowledged')` with the statuses written into
+    the SQL, so the database can use the partial index on open incidents."""
+    from sqlalchemy import bindparam
+
+    return Incident.__table__.c.status.in_(bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True))
+
+
 class Setting(SQLModel, table=True):
     """Config-level values: `timezone`, `default_service`."""
 

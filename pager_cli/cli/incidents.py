@@ -54,7 +54,7 @@ def trigger(
     PagerDuty Events v2 bodies, Alertmanager webhooks or plain text lines.
     """
     c = get(ctx, json_)
-    if title == "-" or (title is None and not sys.stdin.isatty()):
+    if title == "-" or (title is None and _stdin_piped()):
         from .ingest import run_stdin
 
         raise typer.Exit(run_stdin(c, service, input_format, batch_size, batch_latency))
@@ -84,6 +84,13 @@ def trigger(
     else:
         extra = f" ({result['alert_count']} alerts)" if outcome.action == "deduplicated" else ""
         output.line(f"#{result['id']} {outcome.action}{extra}")
+
+
+def _stdin_piped() -> bool:
+    try:
+        return sys.stdin is not None and not sys.stdin.isatty()
+    except (ValueError, OSError):  # closed
+        return False
 
 
 def _details(text: str | None) -> dict:
