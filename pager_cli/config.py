@@ -28,7 +28,8 @@ from .errors import ConfigError, NotFound, UsageError
 if TYPE_CHECKING:
     from . import rotation
 
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES = 1024 * 1024  # a real config is a few KB; the YAML loader is pure Python
+MIN_YEAR, MAX_YEAR = 1970, 9000
 ROTATIONS = ("hourly", "daily", "weekly", "monthly")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NUMBERS = {**{d: i for i, d in enumerate(DAYS)},
@@ -97,6 +98,8 @@ def _wall_clock(value: Any) -> datetime:
         result = parsed
     else:
         raise ValueError(f"bad date-time {_show(value)}: use a local time like 2026-01-05T09:00")
+    if not MIN_YEAR <= result.year <= MAX_YEAR:
+        raise ValueError(f"date-time {_show(value)} is out of range: use years {MIN_YEAR} to {MAX_YEAR}")
     return result
 
 
@@ -357,7 +360,7 @@ class Level(_Model):
 
 
 class EscalationPolicy(_Model):
-    repeat: Annotated[StrictInt, Field(ge=0)] = 0
+    repeat: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
     levels: tuple[Level, ...] = Field(min_length=1)
 
 

@@ -164,6 +164,7 @@ class Database:
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
+            conn.execution_options(pager_mode="read")  # a reader never waits for the write lock
             return conn.exec_driver_sql("PRAGMA user_version").scalar_one()
 
     def close(self) -> None:

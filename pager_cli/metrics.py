@@ -49,6 +49,7 @@ from .severity import SEVERITIES
 from .times import UTC, iso, localize, to_utc
 
 DEFAULT_WINDOW = timedelta(days=30)
+MAX_WINDOW = timedelta(days=3660)
 STATUSES = ("triggered", "acknowledged", "resolved")
 _SEPARATOR = ","
 
@@ -130,6 +131,8 @@ def window(since: datetime | None, until: datetime, default: timedelta = DEFAULT
     since = to_utc(since) if since is not None else until - default
     if since >= until:
         raise UsageError(f"the window is empty: --since {iso(since)} is not before --until {iso(until)}")
+    if until - since > MAX_WINDOW:
+        raise UsageError("the window is longer than ten years", hint="narrow --since/--until")
     return since, until
 
 

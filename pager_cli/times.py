@@ -17,6 +17,7 @@ from .errors import UsageError
 
 UTC = timezone.utc
 
+MAX_DURATION_SECONDS = 10 * 366 * 86400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
 _DURATION_WHOLE = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$", re.IGNORECASE)
@@ -42,16 +43,16 @@ def parse_duration(text: str | int | float) -> timedelta:
     """`30s`, `5m`, `2h`, `1d`, `1w`, combined as `1h30m`; a bare number is seconds."""
     if isinstance(text, bool):
         raise UsageError(f"bad duration {text!r}", hint="use a form like 30s, 5m, 2h or 1h30m")
-    if isinstance(text, (int, float)):
-        if text < 0:
-            raise UsageError(f"bad duration {text!r}: negative")
-        return timedelta(seconds=text)
     if isinstance(text, str) and text.strip().isdigit():
-        return timedelta(seconds=int(text.strip()))
+        text = int(text.strip())
+    if isinstance(text, (int, float)):
+        if not (0 <= text <= MAX_DURATION_SECONDS):  # also NaN and infinity
+            raise UsageError(f"bad duration {text!r}: not between 0 and ten years")
+        return timedelta(seconds=text)
     if not isinstance(text, str) or not _DURATION_WHOLE.match(text):
         raise UsageError(f"bad duration {text!r}", hint="use a form like 30s, 5m, 2h or 1h30m")
     seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(text))
-    if seconds > 10 * 365 * 86400:
+    if seconds > MAX_DURATION_SECONDS:
         raise UsageError(f"bad duration {text!r}: longer than ten years")
     return timedelta(seconds=seconds)
 
@@ -141,18 +142,21 @@ def parse_time(text: str, now: datetime, tz: ZoneInfo | Callable[[], ZoneInfo] |
     rel = _RELATIVE.match(s)
     if rel:
         delta = parse_duration(rel.group(2))
-        return to_utc(now) - delta if rel.group(1) == "-" else to_utc(now) + delta
+        try:
+            return to_utc(now) - delta if rel.group(1) == "-" else to_utc(now) + delta
+        except OverflowError:
+            raise UsageError(f"bad time {text!r}: out of range") from None
     value = parse_iso(s)
     if value is None:
         raise UsageError(
             f"bad time {text!r}",
             hint="use ISO 8601 (2026-11-23T09:00, with or without an offset), now, or -15m / +2h / 3d",
         )
-    if value.tzinfo is None:
-        if callable(tz):
-            tz = tz()
-        return localize(value, tz) if tz is not None else value.replace(tzinfo=UTC)
     try:
+        if value.tzinfo is None:
+            if callable(tz):
+                tz = tz()
+            return localize(value, tz) if tz is not None else value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
         raise UsageError(f"bad time {text!r}: out of range") from None

@@ -141,8 +141,9 @@ class _TooManyNodes(Exception):
 def load(text: str, env: Mapping[str, str] | None = None) -> Document:
     """Parse one YAML document. Never raises for bad input: see `Document`."""
     doc = Document()
-    loader = LineLoader(text)
+    loader = None
     try:
+        loader = LineLoader(text)  # its reader already refuses characters YAML does not allow
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -156,7 +157,8 @@ def load(text: str, env: Mapping[str, str] | None = None) -> Document:
     except RecursionError:
         return _fatal(doc, 1, "invalid YAML: nested too deeply")
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         return doc
     walker = _Walker(loader, doc, env)

@@ -25,6 +25,10 @@ class PagerGroup(TyperGroup):
                 output.say(problem)
             output.error(e.message, e.hint)
             raise typer.Exit(e.exit_code) from None
+        except OverflowError:
+            # a time or a number at the edge of what the calendar or the database holds
+            output.error("a time or number is out of range", "use values between years 1970 and 9000")
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         except BrokenPipeError:
