@@ -28,7 +28,7 @@ from .errors import ConfigError, NotFound, UsageError
 if TYPE_CHECKING:
     from . import rotation
 
-MAX_BYTES = 1024 * 1024  # a real config is a few KB; the YAML loader is pure Python
+MAX_BYTES = 256 * 1024  # a real config is a few KB; the YAML loader and the checks are pure Python
 MIN_YEAR, MAX_YEAR = 1970, 9000
 ROTATIONS = ("hourly", "daily", "weekly", "monthly")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -452,7 +452,7 @@ def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
         if not file.is_file():
             raise ConfigError(f"cannot read {shown}", [f"{shown}: not a regular file"])
         if file.stat().st_size > MAX_BYTES:
-            raise ConfigError(f"cannot read {shown}", [f"{shown}: larger than {MAX_BYTES // 2**20} MB"])
+            raise ConfigError(f"cannot read {shown}", [f"{shown}: larger than {MAX_BYTES // 1024} KB"])
         raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {shown}", [f"{shown}: {exc.strerror or exc}"]) from None
