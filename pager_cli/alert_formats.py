@@ -299,9 +299,8 @@ def _read(stream: BinaryIO, fmt: str, default_service: str | None) -> Iterator[A
                     out.append(_bad(doc.start, _cut_reason(doc)))
                     doc, skipping = None, True
         elif raw is None:
-            if not skipping:
+            if not skipping:  # a line read past whole: nothing of it is left to skip
                 out.append(_bad(lineno, _too_large()))
-            skipping = True
         elif not starts_document and not raw.strip():
             skipping = False  # a blank line
         elif not skipping or _resumes(raw):

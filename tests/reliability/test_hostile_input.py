@@ -216,8 +216,6 @@ def test_many_big_records_in_one_stream_keep_memory_bounded(template, tmp_path):
     assert query(db, "SELECT title FROM incident") == [(near_limit[:1024],)]
 
 
-@pytest.mark.xfail(strict=True, reason="a too-long line right after another too-long line is skipped without a "
-                                       "record of its own: the second record is never reported")
 def test_two_long_lines_in_a_row_are_two_bad_records(template, tmp_path):
     db = copy_db(template, tmp_path / "two-long.db")
     stream = b"B" * (5 * MIB) + b"\n" + b"C" * (5 * MIB) + b"\n" + b"the line after\n"
