@@ -21,7 +21,7 @@ from pager_cli.alert_formats import (
 )
 from pager_cli.errors import UsageError
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture(name: str) -> bytes:

@@ -1,5 +1,5 @@
 """`pager trigger -`: alert streams committed in batches. The real payloads in
-shared/fixtures as they are, mixed good and bad records, dedup across batch
+tests/fixtures as they are, mixed good and bad records, dedup across batch
 boundaries, the order of records inside a batch, the NDJSON and human output,
 the latency flush of a quiet pipe, and concurrent streams. Outcomes are
 checked in the database, not only in what is printed."""
