@@ -281,7 +281,7 @@ def check_rrule(text: str, start: datetime | None) -> None:
     if re.search(r"(?:^|;)\s*UNTIL=[^;]*Z\s*(?:;|$)", body.upper()):
         raise ValueError("UNTIL is in UTC: write it as a local time without Z, like start")
     interval = re.search(r"(?:^|;)\s*INTERVAL=([^;]*)", body.upper())
-    if interval and not (interval[1].strip().isdigit() and int(interval[1]) >= 1):
+    if interval and not (interval[1].strip().isascii() and interval[1].strip().isdigit() and int(interval[1]) >= 1):
         raise ValueError("bad RRULE: INTERVAL must be a whole number of at least 1")
     freq = re.search(r"(?:^|;)\s*FREQ=([A-Z]+)", body.upper())
     if freq and freq[1] in ("MINUTELY", "SECONDLY"):

@@ -55,14 +55,14 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 from zoneinfo import ZoneInfo
-
-from dateutil import parser as dateparser
-from dateutil.rrule import rrule, rrulestr
 
 from .errors import UsageError
 from .times import localize, to_utc, zone
+
+if TYPE_CHECKING:  # dateutil is imported where a handoffs rule is first laid out
+    from dateutil.rrule import rrule
 
 HORIZON = timedelta(days=400)
 ROTATIONS = ("hourly", "daily", "weekly", "monthly")
@@ -232,12 +232,14 @@ def _rule_parts(text: str) -> dict[str, str]:
         parts[key.strip().upper()] = value.strip().upper()
     if "FREQ" not in parts:
         raise UsageError(f"bad handoffs rule {text!r}: FREQ is missing", hint=_RULE_HINT)
-    if not parts.get("INTERVAL", "1").isdigit() or int(parts.get("INTERVAL", "1")) < 1:
+    if not (parts.get("INTERVAL", "1").isascii() and parts.get("INTERVAL", "1").isdigit()) or int(parts.get("INTERVAL", "1")) < 1:
         raise UsageError(f"bad handoffs rule {text!r}: INTERVAL must be a whole number >= 1", hint=_RULE_HINT)
     return parts
 
 
 def _rrule(parts: dict[str, str], start: datetime, text: str) -> rrule:
+    from dateutil.rrule import rrulestr
+
     body = ";".join(f"{k}={v}" for k, v in parts.items())
     try:
         return rrulestr("RRULE:" + body, dtstart=start)
@@ -266,6 +268,8 @@ def _rule_grid(text: str, start: datetime) -> _PeriodicGrid | _ListedGrid:
     if "COUNT" in parts:
         grid.last = max(int(parts["COUNT"]) - 1 + lead, 0)
     elif "UNTIL" in parts:
+        from dateutil import parser as dateparser
+
         grid.last = max(grid.index(dateparser.parse(parts["UNTIL"])), 0)
     return grid
 

@@ -43,7 +43,7 @@ def parse_duration(text: str | int | float) -> timedelta:
     """`30s`, `5m`, `2h`, `1d`, `1w`, combined as `1h30m`; a bare number is seconds."""
     if isinstance(text, bool):
         raise UsageError(f"bad duration {text!r}", hint="use a form like 30s, 5m, 2h or 1h30m")
-    if isinstance(text, str) and text.strip().isdigit():
+    if isinstance(text, str) and text.strip().isascii() and text.strip().isdigit():
         text = int(text.strip())
     if isinstance(text, (int, float)):
         if not (0 <= text <= MAX_DURATION_SECONDS):  # also NaN and infinity
