@@ -189,6 +189,14 @@ def median(samples: Iterable[Sample], what: str = "wall") -> float:
     return statistics.median(getattr(s, what) for s in samples)
 
 
+def paired(a: Sequence[Sample], b: Sequence[Sample], what: str = "wall", ratio: bool = False) -> float:
+    """The median over rounds of a − b (or a / b), each pair taken in the same
+    round of `time_commands`, back to back: on a machine whose load drifts this
+    moves far less than the difference of the two medians."""
+    pairs = zip((getattr(s, what) for s in a), (getattr(s, what) for s in b), strict=True)
+    return statistics.median(x / y if ratio else x - y for x, y in pairs)
+
+
 # --------------------------------------------------------------------------
 # Cached inputs.
 
@@ -213,10 +221,12 @@ def remove_database(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def cached(path: Path, build: Callable[[Path], None], log: Callable[[str], None] | None = None) -> Path:
+def cached(path: Path, build: Callable[[Path], None], log: Callable[[str], None] | None = None,
+           family: str | None = None) -> Path:
     """`path`, built by `build(partial)` first when missing; the partial file is
     renamed into place only once complete, so an interrupted build never leaves
-    a half-built cache behind."""
+    a half-built cache behind. Once built, older files matching the glob
+    `family` (the same input under an older schema or config) are removed."""
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,6 +240,10 @@ def cached(path: Path, build: Callable[[Path], None], log: Callable[[str], None]
         Path(f"{partial}{suffix}").unlink(missing_ok=True)
     if log:
         log(f"built {path.relative_to(ROOT)} in {time.perf_counter() - began:.1f} s")
+    if family:
+        for stale in path.parent.glob(family):
+            if stale != path:
+                remove_database(stale)
     return path
 
 
@@ -241,7 +255,7 @@ def apply_config(db: Path, config: Path = EXAMPLE_CONFIG) -> None:
 def applied_database(log: Callable[[str], None] | None = None) -> Path:
     """A small database with schedules.example.yaml applied and no incidents."""
     path = CACHE / f"applied-schema{schema_version()}-{fingerprint(EXAMPLE_CONFIG)}.db"
-    return cached(path, apply_config, log)
+    return cached(path, apply_config, log, family="applied-schema*.db")
 
 
 def copy_database(source: Path, target: Path) -> Path:
