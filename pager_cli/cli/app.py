@@ -74,6 +74,7 @@ def root(
 
     Cron: `* * * * * /full/path/to/pager escalate-check`.
     """
+    _drop_bad_terminal_size()
     ctx.obj = Ctx(db_option=db, tz_option=tz, now_option=now, json=json_)
     if now or tz:
         from ..times import UTC, current_time, zone
@@ -81,6 +82,17 @@ def root(
         if tz:
             zone(tz)
         current_time(now, UTC)  # a bad --now / PAGER_NOW is a usage error in every command
+
+
+def _drop_bad_terminal_size() -> None:
+    """COLUMNS/LINES that are not plain ASCII numbers would crash Rich (it checks
+    with str.isdigit(), which accepts '²'): ignore them, as if unset."""
+    import os
+
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name)
+        if value is not None and not (value.isascii() and value.isdigit()):
+            del os.environ[name]
 
 
 def _register() -> None:

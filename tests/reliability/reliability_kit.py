@@ -74,6 +74,7 @@ services:
   quiet: {}
 """
 
+
 def big_config(variant: int, users: int = 60, schedules: int = 20, policies: int = 10, services: int = 25) -> str:
     """One of two valid configs that differ in every table: users renamed,
     zones, rotations, starts and overrides moved, delays and routing keys changed."""
@@ -127,7 +128,8 @@ class Proc:
         return self.err.decode("utf-8", "replace")
 
     def lines(self) -> list[str]:
-        return self.stdout.splitlines()
+        """stdout's lines (split at newlines only: U+2028 and friends are text)."""
+        return [line for line in self.stdout.split("\n") if line]
 
     def __repr__(self) -> str:
         return (f"Proc(pager {' '.join(self.args)!s:.200} -> {self.code}, out={self.out[:400]!r}, "
@@ -146,8 +148,7 @@ def pager_env(db: Path | str | None, **extra: str) -> dict[str, str]:
 
 
 def run(args: Sequence[object], db: Path | str | None, input: bytes | str | None = None, timeout: float = TIMEOUT,
-        env: dict[str, str] | None = None, argv: Sequence[str] | None = None, fail_on_hang: bool = True,
-        cwd: Path | str | None = None) -> Proc:
+        env: dict[str, str] | None = None, fail_on_hang: bool = True, cwd: Path | str | None = None) -> Proc:
     """`pager ARGS` as a real process; a timeout fails the test as a hang
     (or, with `fail_on_hang=False`, comes back as a Proc with `hung` set)."""
     args = [str(a) for a in args]
@@ -156,7 +157,7 @@ def run(args: Sequence[object], db: Path | str | None, input: bytes | str | None
     full_env = pager_env(db, **(env or {}))
     started = time.monotonic()
     try:
-        done = subprocess.run([*(argv or PAGER), *args], input=input, capture_output=True, env=full_env,
+        done = subprocess.run([*PAGER, *args], input=input, capture_output=True, env=full_env,
                               timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired as e:
         if not fail_on_hang:
@@ -180,8 +181,8 @@ def start(args: Sequence[object], db: Path | str | None, env: dict[str, str] | N
 
 
 class Collector(threading.Thread):
-    """Reads a pipe line by line in the background, stamping each line with
-    the moment it arrived (so a test knows what was reported before a kill)."""
+    """Reads a pipe line by line in the background, so that a test knows what
+    a process reported before it was killed; `first` is set at the first line."""
 
     def __init__(self, pipe):  # noqa: ANN001
         super().__init__(daemon=True)
@@ -313,11 +314,12 @@ def copy_db(template: Path, dest: Path) -> Path:
 def make_template(folder: Path, config_text: str = CONFIG_YAML, now: str = T0) -> Path:
     """A database with `config_text` applied, built in process with the library
     (no subprocess), checkpointed so that the one file can be copied."""
+    from datetime import datetime
+
     from pager_cli.apply import apply_config
     from pager_cli.config import load_config_text
     from pager_cli.db import open_database
     from pager_cli.times import UTC, parse_time
-    from datetime import datetime
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "template.db"

@@ -206,3 +206,10 @@ def test_a_bad_busy_timeout_setting_is_a_usage_error(template, tmp_path):
     db = copy_db(template, tmp_path / "setting.db")
     proc = run(["list"], db, env={"PAGER_BUSY_TIMEOUT": "soon"})
     assert_one_line_error(proc, 2, "PAGER_BUSY_TIMEOUT")
+
+
+@pytest.mark.parametrize("args", [["list"], ["watch", "--once"]], ids=["list", "watch"])
+def test_a_hostile_columns_value_is_ignored(cli, db_path, template, args):
+    copy_db(template, db_path)
+    result = cli("--now", T0, *args, env={"COLUMNS": "²", "LINES": "①"})
+    assert result.code == 0, result

@@ -206,6 +206,12 @@ def test_parse_duration_gives_a_duration_or_our_usage_error(value):
     assert isinstance(result, timedelta) and result >= timedelta(0)
 
 
+@pytest.mark.parametrize("value", ["²", " ³ ", "①"])
+def test_digit_symbols_are_usage_errors(value):
+    with pytest.raises(UsageError):
+        parse_duration(value)
+
+
 @pytest.mark.parametrize("value", [float("inf"), float("nan"), 10 ** 25, 1e300, -1])
 def test_durations_out_of_range_are_usage_errors(value):
     with pytest.raises(UsageError):

@@ -1,6 +1,7 @@
-"""Hostile input through real processes: every file of `corpus/stdin/` fed to
-`pager trigger -`, big inputs generated here (10 MB lines), and hostile times
-and numbers in the command-line options.
+"""Hostile input: every file of `corpus/stdin/` fed to `pager trigger -` and
+big inputs generated here (10 MB lines), through real processes; hostile
+times and numbers in the command-line options, in process through the CLI
+runner with a sample (and the one case that could hang) as real processes.
 
 The answer to each is a clear error (exit 1 or 2, `Error: …` on stderr, with
 `record N` for a bad record) or the data stored literally (the title in the
@@ -258,6 +259,8 @@ TIME_CASES = [
     pytest.param(["--now", "+99999999999999999999d", "list"], id="now-huge-relative"),
     pytest.param(["list", "--limit", "99999999999999999999"], id="limit-beyond-int64"),
     pytest.param(["show", "99999999999999999999"], id="show-id-beyond-int64"),
+    pytest.param(["trigger", "-", "--service", "hostile", "--batch-latency", "²"], id="batch-latency-digit-symbol"),
+    pytest.param(["watch", "--once", "--interval", "①"], id="watch-interval-digit-symbol"),
 ]
 # Each case runs in process (CLI runner: an exception comes out as the traceback
 # a user would see) except these, run as real processes: a sample of the
