@@ -146,6 +146,9 @@ def _write(session: Session, kind: str, name: str, value: dict[str, Any], now: d
 def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: ANN001
     """Make the database hold exactly `config`; CLI overrides stay. The caller's
     transaction makes it all or nothing (roll back for a dry run)."""
+    from .catalog import forget
+
+    forget(session)
     want, have = _desired(config), _stored(session)
     changes = Changes()
     # Removals first (services before the policies they name), then writes in
@@ -166,4 +169,5 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
         session.flush()
         if kind != "setting":
             (changes.changed if key in have else changes.created).append(f"{kind} {name}")
+    forget(session)
     return changes

@@ -59,9 +59,27 @@ def require_user(session: Session, name: str) -> None:
         raise NotFound(f"no user {name!r}", hint="users are defined in the config file")
 
 
+def _cached(session: Session, key: tuple, load):  # noqa: ANN001, ANN202
+    """`load()` once per session: the config cannot change under a transaction,
+    and escalating a batch of incidents asks for the same policy and schedule
+    again and again. Writers of the config (apply, overrides) clear it."""
+    cache = session.info.setdefault("pager_catalog", {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def forget(session: Session) -> None:
+    session.info.pop("pager_catalog", None)
+
+
 def policy(session: Session, name: str | None) -> Policy | None:
     if not name:
         return None
+    return _cached(session, ("policy", name), lambda: _policy(session, name))
+
+
+def _policy(session: Session, name: str) -> Policy | None:
     row = session.get(m.EscalationPolicy, name)
     if row is None:
         return None
@@ -81,6 +99,10 @@ def schedule_names(session: Session) -> list[str]:
 
 def schedule(session: Session, name: str) -> Schedule:
     """The schedule `name` with its layers and every override, config and CLI."""
+    return _cached(session, ("schedule", name), lambda: _schedule(session, name))
+
+
+def _schedule(session: Session, name: str) -> Schedule:
     row = session.get(m.Schedule, name)
     if row is None:
         raise NotFound(f"no schedule {name!r}", hint="`pager schedules list` lists them")
@@ -149,6 +171,7 @@ def add_override(session: Session, name: str, user: str, start: datetime, end: d
                              position=CLI_OVERRIDE_POSITION, created_at=now)
     session.add(row)
     session.flush()
+    forget(session)
     return row
 
 
@@ -157,3 +180,4 @@ def remove_override(session: Session, override_id: int) -> None:
     if row is None:
         raise NotFound(f"no override {override_id}", hint="`pager schedules overrides NAME` lists them")
     session.delete(row)
+    forget(session)
