@@ -201,7 +201,6 @@ class _Apply:
         self.counts: dict = {}  # incident id (or _New) → alerts added
         self.entries: list[tuple] = []  # (incident id or _New, title) of each `alert` timeline entry
         self.new: list[_New] = []  # gathered, not opened yet
-        self.caching = False
 
     def run(self, alerts: list[Alert]) -> None:
         results = self.batch.results
@@ -305,9 +304,6 @@ class _Apply:
         """Open the incidents gathered so far, with `incidents.open_incidents`."""
         if not self.new:
             return
-        if not self.caching:
-            _cache_config_reads(self.session)
-            self.caching = True
         outcomes = incidents.open_incidents(self.session, self.now, [new.args for new in self.new])
         pages = self.batch.pages
         for new, outcome in zip(self.new, outcomes):
@@ -422,44 +418,3 @@ def _stored_instant(session, now: datetime):  # noqa: ANN001, ANN202
     return _INCIDENT.c.last_alert_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
 
 
-_CONFIG_MODELS = (m.Service, m.EscalationPolicy, m.EscalationLevel, m.Schedule, m.Layer, m.ScheduleOverride,
-                  m.User, m.Setting)
-_NOT_CACHED = object()
-
-
-def _cache_config_reads(session) -> None:  # noqa: ANN001
-    """Answer repeated reads of the configuration in `session` from memory.
-
-    Opening an incident reads its policy and schedules (`escalation.start`),
-    so a batch that opens many reads the same rows again and again. Inside
-    this write transaction nobody else can change them, and ingest never
-    does, so each distinct query of a configuration table runs once per batch
-    (SQLAlchemy's `do_orm_execute` hook, as in its caching recipes)."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import class_mapper
-
-    config = {class_mapper(model) for model in _CONFIG_MODELS}
-    answers: dict = {}
-
-    @event.listens_for(session, "do_orm_execute")
-    def _cached(state):  # noqa: ANN001, ANN202
-        if not state.is_select or not state.is_orm_statement:
-            return None
-        cache_key = state.statement._generate_cache_key()
-        if cache_key is None:
-            return None
-        params = state.parameters
-        key = (cache_key.key, tuple(b.effective_value for b in cache_key.bindparams),
-               tuple(sorted(params.items())) if isinstance(params, dict) else None)
-        try:
-            frozen = answers.get(key)
-        except TypeError:  # a value that cannot be a key: not a configuration read
-            return None
-        if frozen is None:
-            if not config.issuperset(state.all_mappers):
-                answers[key] = _NOT_CACHED
-                return None
-            frozen = answers[key] = state.invoke_statement().freeze()
-        elif frozen is _NOT_CACHED:
-            return None
-        return frozen()
