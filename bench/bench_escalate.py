@@ -152,7 +152,7 @@ def build(path: Path, sizes: tuple[int, int, int]) -> None:
 
     from pager_cli import models as m
     from pager_cli.db import open_database
-    from pager_cli.escalation import due_ids
+    from pager_cli.due import due_ids
 
     resolved, open_, due = sizes
     common.apply_config(path)

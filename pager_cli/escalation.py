@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from . import catalog
 from . import models as m
+from .due import due_ids
 from .errors import NotFound
 from .notify import PageMessage, channels_for
 from .rotation import on_call
@@ -160,16 +161,6 @@ def advance(session: Session, incident: m.Incident, now: datetime) -> list[Event
     while incident.next_escalation_at is not None and incident.next_escalation_at <= now:
         events += step(session, incident, policy, incident.next_escalation_at)
     return events
-
-
-def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    query = (
-        select(m.Incident.id)
-        .where(m.Incident.next_escalation_at <= now)
-        .order_by(m.Incident.next_escalation_at)
-        .limit(limit)
-    )
-    return list(session.exec(query))
 
 
 def escalate_check(db, now: datetime, batch: int = 200):  # noqa: ANN001 - a Database

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import ConfigDict
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -25,14 +26,22 @@ def is_open():  # noqa: ANN201 - a SQL expression
     return Incident.__table__.c.status.in_(bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True))
 
 
-class Setting(SQLModel, table=True):
+class Table(SQLModel):
+    """Base of the tables. Rows are built by our code and read from the
+    database, never validated from outside input, so pydantic's validators are
+    built only if something asks for them (`defer_build`), not at start-up."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Setting(Table, table=True):
     """Config-level values: `timezone`, `default_service`."""
 
     key: str = Field(primary_key=True)
     value: str | None = None
 
 
-class User(SQLModel, table=True):
+class User(Table, table=True):
     __tablename__ = "pager_user"
 
     name: str = Field(primary_key=True)
@@ -40,12 +49,12 @@ class User(SQLModel, table=True):
     email: str | None = None
 
 
-class Schedule(SQLModel, table=True):
+class Schedule(Table, table=True):
     name: str = Field(primary_key=True)
     timezone: str
 
 
-class Layer(SQLModel, table=True):
+class Layer(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
     schedule: str = Field(sa_column=Column(String, ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True))
     position: int
@@ -58,7 +67,7 @@ class Layer(SQLModel, table=True):
     restrict: list = Field(default_factory=list, sa_type=JSON)
 
 
-class ScheduleOverride(SQLModel, table=True):
+class ScheduleOverride(Table, table=True):
     __tablename__ = "schedule_override"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -71,14 +80,14 @@ class ScheduleOverride(SQLModel, table=True):
     created_at: datetime
 
 
-class EscalationPolicy(SQLModel, table=True):
+class EscalationPolicy(Table, table=True):
     __tablename__ = "escalation_policy"
 
     name: str = Field(primary_key=True)
     repeat: int = 0
 
 
-class EscalationLevel(SQLModel, table=True):
+class EscalationLevel(Table, table=True):
     __tablename__ = "escalation_level"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -88,7 +97,7 @@ class EscalationLevel(SQLModel, table=True):
     targets: list = Field(default_factory=list, sa_type=JSON)  # ["schedule:x", "user:y"]
 
 
-class Service(SQLModel, table=True):
+class Service(Table, table=True):
     name: str = Field(primary_key=True)
     escalation_policy: str | None = None
     routing_key: str | None = Field(default=None, unique=True)
@@ -96,12 +105,12 @@ class Service(SQLModel, table=True):
     require_ack_before_resolve: bool = False
 
 
-class Incident(SQLModel, table=True):
+class Incident(Table, table=True):
     __table_args__ = (
         # Dedup guarded by the schema: one open incident per (service, key).
-        Index("uq_incident_open_key", "dedup_key", "service", unique=True, sqlite_where=_OPEN_SQL, postgresql_where=_OPEN_SQL),
+        Index("uq_incident_open_key", "dedup_key", "service", unique=True, sqlite_where=_OPEN_SQL),
         # escalate-check reads only what is due.
-        Index("ix_incident_due", "next_escalation_at", sqlite_where=_DUE_SQL, postgresql_where=_DUE_SQL),
+        Index("ix_incident_due", "next_escalation_at", sqlite_where=_DUE_SQL),
         Index("ix_incident_status", "status", "id"),
         # metrics read a window of incidents from this index alone
         Index("ix_incident_metrics", "created_at", "service", "status", "severity", "escalation_step", "ack_ms",
@@ -134,7 +143,7 @@ class Incident(SQLModel, table=True):
     resolve_ms: int | None = None  # resolved − created, in ms (for MTTR)
 
 
-class TimelineEntry(SQLModel, table=True):
+class TimelineEntry(Table, table=True):
     __tablename__ = "timeline"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -145,7 +154,7 @@ class TimelineEntry(SQLModel, table=True):
     text: str = ""
 
 
-class Page(SQLModel, table=True):
+class Page(Table, table=True):
     __table_args__ = (UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),)
 
     id: int | None = Field(default=None, primary_key=True)

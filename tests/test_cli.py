@@ -69,3 +69,36 @@ def test_help_does_not_import_the_database_stack():
 def test_python_dash_m_works():
     proc = subprocess.run([sys.executable, "-m", "pager_cli", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "escalate-check" in proc.stdout
+
+
+def _run_counting(argv: list[str], tmp_path) -> str:
+    """Run `pager argv` in a fresh interpreter; print which heavy modules it
+    loaded and how many commands Typer turned into Click commands."""
+    code = ("import sys, typer.main\n"
+            "built = []\n"
+            "real = typer.main.get_command_from_info\n"
+            "typer.main.get_command_from_info = lambda *a, **k: built.append(1) or real(*a, **k)\n"
+            f"sys.argv = ['pager', *{argv!r}]\n"
+            "from pager_cli.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "loaded = [m for m in ('pager_cli.models', 'pager_cli.escalation', 'rich') if m in sys.modules]\n"
+            "print('BUILT', len(built), 'LOADED', loaded)\n")
+    env = {**__import__("os").environ, "PAGER_DB": str(tmp_path / "p.db")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+
+
+def test_a_run_builds_only_the_command_it_runs(tmp_path):
+    assert "BUILT 1 " in _run_counting(["ack", "--help"], tmp_path)
+    assert "BUILT 1 " in _run_counting(["oncall"], tmp_path)
+
+
+def test_escalate_check_with_nothing_due_loads_no_models(tmp_path):
+    """Cron's every-minute run with nothing due answers from one indexed read:
+    neither the ORM model classes nor the escalation engine are loaded."""
+    assert "LOADED []" in _run_counting(["escalate-check"], tmp_path)
+
+
+def test_a_mistyped_command_gets_a_suggestion(cli):
+    r = cli("oncal")
+    assert r.code == 2
+    assert "Did you mean 'oncall'?" in r.err

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Optional
 
 import typer
+import typer.main
 from typer.core import TyperGroup
 
 from ..errors import PagerError
@@ -15,7 +17,12 @@ from .context import Ctx
 
 
 class PagerGroup(TyperGroup):
-    """Maps every PagerError raised by any command to its exit code."""
+    """Maps every PagerError raised by any command to its exit code, and holds
+    the commands as `LazyCommands`."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(commands)
 
     def invoke(self, ctx):  # noqa: ANN001, ANN201
         try:
@@ -49,6 +56,47 @@ def _silence_stdout() -> None:
     except (OSError, ValueError):
         pass
 
+
+class LazyCommands(MutableMapping):
+    """Every command by name, each turned from its Typer function into a Click
+    command only when asked for. Building one reads its signature (annotations
+    evaluated, parameters made), so a run builds the one command it runs, not all
+    of them; `--help` and completion ask for each."""
+
+    def __init__(self, source: typer.Typer) -> None:
+        self._infos = {info.name or typer.main.get_command_name(info.callback.__name__): info
+                       for info in source.registered_commands}
+        self._groups = {info.name: info for info in source.registered_groups}
+        self._built: dict = {}
+
+    def __getitem__(self, name: str):  # noqa: ANN204 - a click.Command
+        if name not in self._built:
+            if name not in self._infos and name not in self._groups:
+                raise KeyError(name)
+            one = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False)
+            one.registered_commands = [self._infos[name]] if name in self._infos else []
+            one.registered_groups = [self._groups[name]] if name in self._groups else []
+            self._built[name] = typer.main.get_group(one).commands[name]
+        return self._built[name]
+
+    def __setitem__(self, name: str, command) -> None:  # noqa: ANN001
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._built.pop(name, None)
+        self._infos.pop(name, None)
+        self._groups.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._infos
+        yield from self._groups
+        yield from (name for name in self._built if name not in self._infos and name not in self._groups)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+commands = typer.Typer()  # every command, registered below; PagerGroup builds them one by one
 
 app = typer.Typer(
     cls=PagerGroup,
@@ -99,7 +147,7 @@ def _register() -> None:
     from . import escalation, incidents, metrics, schedules
 
     for module in (schedules, incidents, escalation, metrics):
-        module.register(app)
+        module.register(commands)
 
 
 _register()

@@ -14,11 +14,16 @@ from .context import Ctx, get
 def run_check(c: Ctx, now: datetime | None = None) -> list:
     """One pass of the escalation engine at `now` (default `c.now()`); prints
     each page and step as its batch commits. Returns the events."""
+    from ..due import anything_due
+
+    now = now or c.now()
+    if not anything_due(c.db(), now):
+        return []
     from ..escalation import escalate_check
     from ..notify import deliver
 
     done = []
-    for event in escalate_check(c.db(), now or c.now()):
+    for event in escalate_check(c.db(), now):
         done.append(event)
         if event.page is not None:
             deliver([event.page], quiet=c.json)
