@@ -9,8 +9,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
 
-_incident = sa.table("incident", sa.column("id", sa.Integer), sa.column("next_escalation_at", sa.DateTime))
+# the two columns of `incident` (pager_cli.models) this reads, typed as there
+_incident = sa.table("incident", sa.column("id", sa.Integer), sa.column("next_escalation_at", UTCDateTime()))
 _next = _incident.c.next_escalation_at
 
 

@@ -20,14 +20,16 @@
 
 How it is computed: set-wise SQL through the model tables, never an incident
 loaded as an object, all in the caller's one read transaction. Everything per
-incident is read from one covering index (`ix_incident_metrics`: created_at,
-service, status, severity, escalation_step, ack_ms, resolve_ms), never the
-table: one GROUP BY over the window counts statuses, severities, services,
-escalations and unacknowledged resolutions; one more pass hands back both
-stored durations as two joined strings, which Python sorts for exact
-percentiles (faster than ORDER BY … OFFSET per percentile, or fetching the
-values row by row). Pages are one GROUP BY; the days one COUNT each over the
-same index.
+incident is read from one covering index, never the table:
+`ix_incident_metrics` (service, status, severity, created_at, escalation_step,
+ack_ms, resolve_ms). A loose index scan lists the (service, status, severity)
+groups that occur; within a group the window is one range of created_at, so
+one aggregate per group counts it, its escalations and its acknowledgements,
+and hands back its stored durations as two joined strings; Python sorts those
+for exact percentiles (faster than ORDER BY … OFFSET per percentile, or
+fetching values row by row). No GROUP BY sorts the window. Pages are one
+GROUP BY over the window's id range; the days one COUNT each over the same
+index.
 The little SQL that differs between engines lives in `_SQLite`.
 """
 
@@ -170,11 +172,6 @@ def _dialect(conn: Connection) -> type[_SQLite]:
     return _SQLite
 
 
-def _ints(text: str | None) -> list[int]:
-    """The integers of a joined column (json's parser is twice as fast as int())."""
-    return json.loads(f"[{text}]") if text else []
-
-
 def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC,
             service: str | None = None) -> Report:
     """The metrics of the incidents created in [since, until) (of `service`,
@@ -182,65 +179,99 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
     since, until = window(since, until)
     conn = session.connection()
     sql = _dialect(conn)
-    incident = m.Incident
-    in_window = [incident.created_at >= since, incident.created_at < until]
     if service is not None:
         _require_service(conn, service)
-        in_window.append(_service_is(conn, service, in_window))
     report = Report(since=since, until=until, service=service)
+    groups = _groups(conn, service)
 
-    # One pass over the window's rows, from the covering metrics index: counts
-    # grouped by status, severity and service, plus the id range.
-    escalated = sa.func.sum(sa.case((incident.escalation_step > 0, 1), else_=0))
-    unacked = sa.func.sum(sa.case((sa.and_(incident.status == "resolved", incident.ack_ms.is_(None)), 1), else_=0))
-    groups = conn.execute(
-        sa.select(incident.status, incident.severity, incident.service, sa.func.count(), escalated, unacked,
-                  sa.func.min(incident.id), sa.func.max(incident.id))
-        .where(*in_window)
-        .group_by(incident.status, incident.severity, incident.service)
-    ).all()
+    # Each group's window is one range of the covering metrics index.
+    c = m.Incident.__table__.c
+    per_group = sa.select(
+        sa.func.count(), sa.func.sum(sa.case((c.escalation_step > 0, 1), else_=0)), sa.func.count(c.ack_ms),
+        sa.func.min(c.id), sa.func.max(c.id), sql.joined(c.ack_ms), sql.joined(c.resolve_ms),
+    ).where(*_is_group(), c.created_at >= since, c.created_at < until)
     by_status: dict[str, int] = {}
     by_severity: dict[str, int] = {}
     by_service: dict[str, int] = {}
+    acks: list[str] = []
+    resolves: list[str] = []
     first_id = last_id = None
-    for status, severity, name, n, esc, no_ack, lo, hi in groups:
+    for name, status, severity in groups:
+        row = conn.execute(per_group, {"service": name, "status": status, "severity": severity}).one()
+        n, escalated, acknowledged, lo, hi, ack_ms, resolve_ms = row
+        if not n:
+            continue
         report.incidents += n
-        report.escalated += esc or 0
-        report.resolved_without_ack += no_ack or 0
+        report.escalated += escalated
+        if status == "resolved":
+            report.resolved_without_ack += n - acknowledged
         by_status[status] = by_status.get(status, 0) + n
         by_severity[severity] = by_severity.get(severity, 0) + n
         by_service[name] = by_service.get(name, 0) + n
+        acks += [ack_ms] if ack_ms else []
+        resolves += [resolve_ms] if resolve_ms else []
         first_id = lo if first_id is None else min(first_id, lo)
         last_id = hi if last_id is None else max(last_id, hi)
     report.by_status = _ordered(by_status, STATUSES)
     report.by_severity = _ordered(by_severity, SEVERITIES)
     report.by_service = dict(sorted(by_service.items()))
+    report.mtta = Durations.of_millis(_ints(acks))
+    report.mttr = Durations.of_millis(_ints(resolves))
     if report.incidents:
-        acks, resolves = conn.execute(
-            sa.select(sql.joined(incident.ack_ms), sql.joined(incident.resolve_ms)).where(*in_window)
-        ).one()
-        report.mtta = Durations.of_millis(_ints(acks))
-        report.mttr = Durations.of_millis(_ints(resolves))
-
-    if report.incidents:
-        report.pages_by_user = _pages_by_user(conn, in_window, first_id, last_id, report.incidents, service is None)
-    report.per_day = _per_day(conn, since, until, tz, service, report.incidents)
+        report.pages_by_user = _pages_by_user(conn, since, until, service, first_id, last_id, report.incidents)
+    report.per_day = _per_day(conn, since, until, tz, groups, report.incidents)
     return report
 
 
-def _pages_by_user(conn: Connection, in_window: list, first_id: int, last_id: int, incidents: int,
-                   every_service: bool) -> dict[str, int]:
+_GROUPED_BY = ("service", "status", "severity")  # the metrics index's leading columns
+
+
+def _groups(conn: Connection, service: str | None) -> list[tuple[str, str, str]]:
+    """Every (service, status, severity) that occurs in the incident table (of
+    `service`, if given), in index order: a loose index scan, which skips from
+    one value to the next with a `min(column) … > previous` lookup each, so it
+    costs a few lookups per group instead of a read of every row."""
+    c = m.Incident.__table__.c
+    found: list[tuple] = [(service,)] if service is not None else [()]
+    for depth in range(len(found[0]), len(_GROUPED_BY)):
+        column = c[_GROUPED_BY[depth]]
+        deeper = []
+        for prefix in found:
+            fixed = [c[name] == value for name, value in zip(_GROUPED_BY, prefix)]
+            value = conn.execute(sa.select(sa.func.min(column)).where(*fixed)).scalar()
+            while value is not None:
+                deeper.append((*prefix, value))
+                value = conn.execute(sa.select(sa.func.min(column)).where(*fixed, column > value)).scalar()
+        found = deeper
+    return found
+
+
+def _is_group() -> list[ColumnElement]:
+    """`service = :service AND status = :status AND severity = :severity`."""
+    c = m.Incident.__table__.c
+    return [c[name] == sa.bindparam(name) for name in _GROUPED_BY]
+
+
+def _ints(joined: list[str]) -> list[int]:
+    """The integers of some joined columns (json's parser is twice as fast as int())."""
+    return json.loads(f"[{_SEPARATOR.join(joined)}]")
+
+
+def _pages_by_user(conn: Connection, since: datetime, until: datetime, service: str | None,
+                   first_id: int, last_id: int, incidents: int) -> dict[str, int]:
     """Pages per user for the window's incidents. Ids follow creation, so the
-    window is usually exactly the ids first_id..last_id: when a count over the
-    primary key says so, the pages are read by that id range from the page
-    index, without a join."""
+    window's incidents are usually exactly the ids first_id..last_id (when there
+    are as many of them as ids in that range); then the pages are read by that
+    id range from the page index, without a join."""
     incident, page = m.Incident, m.Page
     query = sa.select(page.user, sa.func.count()).group_by(page.user).order_by(page.user)
-    in_range = sa.select(sa.func.count()).select_from(incident).where(incident.id.between(first_id, last_id))
-    if every_service and conn.execute(in_range).scalar_one() == incidents:
+    if last_id - first_id + 1 == incidents:
         query = query.where(page.incident_id.between(first_id, last_id))
     else:
-        query = query.join(incident, incident.id == page.incident_id).where(*in_window)
+        query = query.join(incident, incident.id == page.incident_id).where(
+            incident.created_at >= since, incident.created_at < until,
+            *([incident.service == service] if service is not None else []),
+        )
     return {user: n for user, n in conn.execute(query)}
 
 
@@ -250,36 +281,21 @@ def _ordered(counts: dict[str, int], order: Sequence[str]) -> dict[str, int]:
     return known | {name: n for name, n in sorted(counts.items()) if name not in known}
 
 
-def _per_day(conn: Connection, since: datetime, until: datetime, tz: tzinfo, service: str | None,
-             total: int) -> list[tuple[date, int]]:
-    """One COUNT per day through the created_at index (covering, unless a
-    service is named)."""
+def _per_day(conn: Connection, since: datetime, until: datetime, tz: tzinfo,
+             groups: list[tuple[str, str, str]], total: int) -> list[tuple[date, int]]:
+    """One COUNT per day over the metrics index: `service IN (…) AND status
+    IN (…) AND severity IN (…)` names the groups, so each day is a few ranges of
+    created_at, whether or not a service is named."""
     spans = days(since, until, tz)
     if not total:
         return [(day, 0) for day, _, _ in spans]
-    created = m.Incident.created_at
-    query = sa.select(sa.func.count()).select_from(m.Incident).where(created >= sa.bindparam("lo"), created < sa.bindparam("hi"))
-    if service is not None:
-        query = query.where(_unindexed(m.Incident.service) == service)
+    c = m.Incident.__table__.c
+    values = [sorted({group[i] for group in groups}) for i in range(len(_GROUPED_BY))]
+    query = sa.select(sa.func.count()).select_from(m.Incident.__table__).where(
+        *(c[name].in_(vals) for name, vals in zip(_GROUPED_BY, values)),
+        c.created_at >= sa.bindparam("lo"), c.created_at < sa.bindparam("hi"),
+    )
     return [(day, conn.execute(query, {"lo": start, "hi": end}).scalar_one()) for day, start, end in spans]
-
-
-def _service_is(conn: Connection, service: str, in_window: list) -> ColumnElement:
-    """`service = S`, written so that the database reads whichever index finds
-    fewer rows: the service's (its whole history) or created_at's (the window,
-    every service). Without statistics SQLite would always take the service's.
-    Both counts read an index only."""
-    incident = m.Incident
-    history = conn.execute(sa.select(sa.func.count()).where(incident.service == service)).scalar_one()
-    window_size = conn.execute(sa.select(sa.func.count()).select_from(incident).where(*in_window)).scalar_one()
-    column = _unindexed(incident.service) if window_size < history else incident.service
-    return column == service
-
-
-def _unindexed(column: ColumnElement) -> ColumnElement:
-    """The same text, as an expression no index serves (`column || ''`), so a
-    condition on it filters rows without choosing how they are found."""
-    return column.concat("")
 
 
 def _require_service(conn: Connection, name: str) -> None:

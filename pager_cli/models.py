@@ -112,13 +112,14 @@ class Incident(Table, table=True):
         # escalate-check reads only what is due.
         Index("ix_incident_due", "next_escalation_at", sqlite_where=_DUE_SQL),
         Index("ix_incident_status", "status", "id"),
-        # metrics read a window of incidents from this index alone
-        Index("ix_incident_metrics", "created_at", "service", "status", "severity", "escalation_step", "ack_ms",
+        # metrics read a window of incidents from this index alone, one
+        # (service, status, severity) range of created_at at a time
+        Index("ix_incident_metrics", "service", "status", "severity", "created_at", "escalation_step", "ack_ms",
               "resolve_ms"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    service: str = Field(index=True)
+    service: str  # indexed first in ix_incident_metrics
     title: str
     severity: str = "error"
     status: str = "triggered"

@@ -139,14 +139,14 @@ def escalate_chain(db: Path, rng: random.Random) -> Chain:
     # the long policy steps every minute, 8 steps in all: each attempt's clock is
     # 30s later, so every attempt has work to do until the kills are done
     step = 0
-    while chain.kills < ESCALATE_KILLS and chain.attempts < 2 * ESCALATE_KILLS:
+    while chain.kills < ESCALATE_KILLS and chain.attempts < 3 * ESCALATE_KILLS:
         step += 1
         args = ["--now", at(30 * step + 5), "escalate-check"]
         proc = start(args, db)
         out, err = Collector(proc.stdout), Collector(proc.stderr)
         out.start(), err.start()
-        if chain.attempts % 3 == 0:  # anywhere, start-up included
-            time.sleep(rng.uniform(0.3, 3.0))
+        if chain.attempts % 3 == 0:  # anywhere, start-up included (a run takes 1–3 s)
+            time.sleep(rng.uniform(0.1, 1.5))
         elif chain.attempts % 3 == 1:  # inside the first batch's transaction
             wait_for_writer(db, proc)
             time.sleep(rng.uniform(0.0, 0.5))
