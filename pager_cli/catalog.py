@@ -1,13 +1,21 @@
 """The stored configuration: users, schedules, escalation policies, services and
 settings, as the database holds them after `schedules apply`, read back into the
-plain objects the rotation math and the escalation engine use."""
+plain objects the rotation math and the escalation engine use.
+
+Reads are Core statements over the model tables, returning rows rather than ORM
+objects: the config is only ever read here, and a command such as `oncall`
+then never pays for setting up the ORM mappers and its per-statement machinery.
+Reads see the caller's transaction; writers (overrides) flush before reading.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlmodel import Session
 
 from . import models as m
 from .errors import NotFound, UsageError
@@ -29,9 +37,13 @@ class Policy:
     levels: tuple[Level, ...]
 
 
+def _read(session: Session, query: sa.Select) -> sa.CursorResult:
+    return session.connection().execute(query)
+
+
 def setting(session: Session, key: str) -> str | None:
-    row = session.get(m.Setting, key)
-    return row.value if row else None
+    t = m.Setting.__table__.c
+    return _read(session, sa.select(t.value).where(t.key == key)).scalar()
 
 
 def config_timezone(db) -> str | None:  # noqa: ANN001 - a Database
@@ -39,19 +51,23 @@ def config_timezone(db) -> str | None:  # noqa: ANN001 - a Database
         return setting(session, "timezone")
 
 
-def service(session: Session, name: str) -> m.Service:
-    row = session.get(m.Service, name)
+def service(session: Session, name: str) -> Row:
+    """The service `name`: a row with the columns of `models.Service`."""
+    t = m.Service.__table__
+    row = _read(session, sa.select(t).where(t.c.name == name)).first()
     if row is None:
         raise NotFound(f"no service {name!r}", hint="`pager services` lists them")
     return row
 
 
-def services(session: Session) -> list[m.Service]:
-    return list(session.exec(select(m.Service).order_by(m.Service.name)))
+def services(session: Session) -> list[Row]:
+    t = m.Service.__table__
+    return list(_read(session, sa.select(t).order_by(t.c.name)))
 
 
 def user_exists(session: Session, name: str) -> bool:
-    return session.get(m.User, name) is not None
+    t = m.User.__table__.c
+    return _read(session, sa.select(t.name).where(t.name == name)).first() is not None
 
 
 def require_user(session: Session, name: str) -> None:
@@ -80,21 +96,21 @@ def policy(session: Session, name: str | None) -> Policy | None:
 
 
 def _policy(session: Session, name: str) -> Policy | None:
-    row = session.get(m.EscalationPolicy, name)
+    p, lv = m.EscalationPolicy.__table__.c, m.EscalationLevel.__table__.c
+    row = _read(session, sa.select(p.name, p.repeat).where(p.name == name)).first()
     if row is None:
         return None
-    levels = session.exec(
-        select(m.EscalationLevel).where(m.EscalationLevel.policy == name).order_by(m.EscalationLevel.position)
-    )
+    levels = _read(session, sa.select(lv.delay_seconds, lv.targets).where(lv.policy == name).order_by(lv.position))
     return Policy(
         name=row.name,
         repeat=row.repeat,
-        levels=tuple(Level(timedelta(seconds=lv.delay_seconds), tuple(lv.targets)) for lv in levels),
+        levels=tuple(Level(timedelta(seconds=level.delay_seconds), tuple(level.targets)) for level in levels),
     )
 
 
 def schedule_names(session: Session) -> list[str]:
-    return list(session.exec(select(m.Schedule.name).order_by(m.Schedule.name)))
+    t = m.Schedule.__table__.c
+    return list(_read(session, sa.select(t.name).order_by(t.name)).scalars())
 
 
 def schedule(session: Session, name: str) -> Schedule:
@@ -103,14 +119,14 @@ def schedule(session: Session, name: str) -> Schedule:
 
 
 def _schedule(session: Session, name: str) -> Schedule:
-    row = session.get(m.Schedule, name)
+    s, layer, override = m.Schedule.__table__, m.Layer.__table__, m.ScheduleOverride.__table__
+    row = _read(session, sa.select(s).where(s.c.name == name)).first()
     if row is None:
         raise NotFound(f"no schedule {name!r}", hint="`pager schedules list` lists them")
-    layers = session.exec(select(m.Layer).where(m.Layer.schedule == name).order_by(m.Layer.position))
-    overrides = session.exec(
-        select(m.ScheduleOverride)
-        .where(m.ScheduleOverride.schedule == name)
-        .order_by(m.ScheduleOverride.position, m.ScheduleOverride.id)
+    layers = _read(session, sa.select(layer).where(layer.c.schedule == name).order_by(layer.c.position))
+    overrides = _read(
+        session,
+        sa.select(override).where(override.c.schedule == name).order_by(override.c.position, override.c.id),
     )
     return Schedule(
         name=row.name,
@@ -127,7 +143,7 @@ def restrict_to_json(windows: tuple[Restrict, ...]) -> list[dict]:
     ]
 
 
-def _layer(row: m.Layer) -> Layer:
+def _layer(row: Row) -> Layer:
     return Layer(
         name=row.name,
         users=tuple(row.users),
@@ -149,15 +165,11 @@ def _layer(row: m.Layer) -> Layer:
 CLI_OVERRIDE_POSITION = 1_000_000  # after the config's own, so the later-added wins a tie
 
 
-def overrides(session: Session, name: str) -> list[m.ScheduleOverride]:
+def overrides(session: Session, name: str) -> list[Row]:
     """The overrides of schedule `name`, config and command line, by start."""
     schedule(session, name)
-    query = (
-        select(m.ScheduleOverride)
-        .where(m.ScheduleOverride.schedule == name)
-        .order_by(m.ScheduleOverride.start, m.ScheduleOverride.id)
-    )
-    return list(session.exec(query))
+    t = m.ScheduleOverride.__table__
+    return list(_read(session, sa.select(t).where(t.c.schedule == name).order_by(t.c.start, t.c.id)))
 
 
 def add_override(session: Session, name: str, user: str, start: datetime, end: datetime,

@@ -19,7 +19,7 @@ _next = _incident.c.next_escalation_at
 def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
     """Up to `limit` incidents whose next step is due at `now`, the longest due first."""
     query = sa.select(_incident.c.id).where(_next <= now).order_by(_next).limit(limit)
-    return list(session.execute(query).scalars())
+    return list(session.connection().execute(query).scalars())
 
 
 def anything_due(db, now: datetime) -> bool:  # noqa: ANN001 - a Database
