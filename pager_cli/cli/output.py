@@ -49,7 +49,8 @@ def line(text: str) -> None:
 def console(stderr: bool = False):  # noqa: ANN201 - rich is imported lazily
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # no markup or emoji codes in any string: what we print is what it says
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def say(message: str) -> None:

@@ -242,7 +242,7 @@ def _plain_console():  # noqa: ANN202
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if columns.isascii() and columns.isdigit() and int(columns) > 0 else PLAIN_WIDTH
     return Console(file=sys.stdout, force_terminal=False, no_color=True, color_system=None, width=width,
-                   highlight=False, soft_wrap=False, emoji=False)
+                   highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def _retry_later(error: Exception) -> None:
