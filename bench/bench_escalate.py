@@ -11,8 +11,9 @@ its last level, which wraps to a second pass and resolves the
 
 Figures, as real processes, medians of interleaved runs:
 - nothing due: the check a minute before the first due step, against the
-  floor (`python -c "import sqlmodel"`) and the same command on a database with
-  the config and no incidents;
+  floor (`python -c "import sqlmodel"`), the stack floor (`stack_floor.py
+  plain`, a Typer command that imports SQLModel) and the same command on a
+  database with the config and no incidents;
 - 1,000 due: every run on a fresh copy of the cached database, so each starts
   from the same state; the output is checked (one ESCALATED line per due
   incident).
@@ -200,11 +201,14 @@ def run(repeat: int = 7, quick: bool = False) -> list[tuple[str, float, str]]:
     assert quiet.stdout == b"", quiet.stdout[:200]  # nothing due: nothing printed
     samples = common.time_commands({
         "floor": [common.python(), "-c", "import sqlmodel"],
+        "stack": [common.python(), str(Path(__file__).resolve().parent / "stack_floor.py"), "plain"],
         "small": common.pager(small, "escalate-check", now=BEFORE_DUE),
         "big": common.pager(big, "escalate-check", now=BEFORE_DUE),
     }, repeat)
     idle = common.median(samples["big"])
     over_floor = common.paired(samples["big"], samples["floor"])
+    over_stack = common.paired(samples["big"], samples["stack"])
+    over_stack_cpu = common.paired(samples["big"], samples["stack"], "cpu")
     over_small = common.paired(samples["big"], samples["small"])
     over_small_cpu = common.paired(samples["big"], samples["small"], "cpu")
 
@@ -228,6 +232,8 @@ def run(repeat: int = 7, quick: bool = False) -> list[tuple[str, float, str]]:
     return [
         (f"escalate-check, {label}: nothing due (s)", r(idle), "reference"),
         ("  beyond the floor, import sqlmodel (s)", r(over_floor), f"<= {NOTHING_DUE_TARGET}"),
+        ("  beyond the stack floor, a Typer + SQLModel command (s)", r(over_stack), f"<= {NOTHING_DUE_TARGET}"),
+        ("  beyond the stack floor, CPU time (s)", r(over_stack_cpu), "reference"),
         ("  beyond the same check on an empty db (s)", r(over_small), f"<= {NOTHING_DUE_TARGET}"),
         ("  beyond the same check on an empty db, CPU time (s)", r(over_small_cpu), "reference"),
         (f"escalate-check, {label}: {due:,} due (s)", r(busy), "reference"),

@@ -3,6 +3,10 @@
 Times, as real processes, median of several interleaved runs:
 - `python -c pass` (the interpreter and site-packages' .pth files) and
   `python -c "import sqlmodel"`, the floor every database command pays;
+- the stack floor (`bench/stack_floor.py`): the smallest Typer CLI that imports
+  SQLModel and runs a command, `plain` (prints nothing, like escalate-check with
+  nothing due) or `table` (imports dateutil's rrule and prints a Rich table, like
+  oncall): what a command pays for its libraries before any pager code runs;
 - `import sqlmodel, pager_cli.models`: defining the tables;
 - `pager --help`, and `pager oncall` and `pager escalate-check` against a small
   database with schedules.example.yaml applied, both through the console script
@@ -12,7 +16,8 @@ Times, as real processes, median of several interleaved runs:
     python bench/bench_startup.py --profile   # what the commands import beyond the floor
 
 Targets: `--help` under 0.25 s; a database command no more than 0.1 s above
-the floor.
+the floor of importing its dependencies, reported both against `import sqlmodel`
+alone and against the stack floor of its own kind.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
+HERE = Path(__file__).resolve().parent
+
 HELP_TARGET = 0.25  # seconds, absolute
 DB_TARGET = 0.10  # seconds above the floor
 
@@ -34,6 +41,8 @@ def commands(db: Path, quick: bool = False) -> dict[str, list[str]]:
     found = {
         "pass": [py, "-c", "pass"],
         "floor": [py, "-c", "import sqlmodel"],
+        "stack plain": [py, str(HERE / "stack_floor.py"), "plain"],
+        "stack table": [py, str(HERE / "stack_floor.py"), "table"],
         "models": [py, "-c", "import sqlmodel, pager_cli.models"],
         "help": common.pager(None, "--help", now=None),
         "help -m": common.pager(None, "--help", module=True, now=None),
@@ -64,13 +73,18 @@ def run(repeat: int = 5, quick: bool = False) -> list[tuple[str, float, str]]:
     samples = common.time_commands(cmds, repeat, env=envs)
     wall = {name: common.median(s) for name, s in samples.items()}
     cpu = {name: common.median(s, "cpu") for name, s in samples.items()}
-    beyond = lambda name, what="wall": round(common.paired(samples[name], samples["floor"], what), 3)  # noqa: E731
+    beyond = lambda name, what="wall", floor="floor": round(  # noqa: E731
+        common.paired(samples[name], samples[floor], what), 3)
     times = lambda name, base: round(common.paired(samples[name], samples[base], ratio=True), 2)  # noqa: E731
     r = lambda v: round(v, 3)  # noqa: E731
     rows = [
         ("start-up: python -c pass (s)", r(wall["pass"]), "reference"),
         ("start-up: python -c 'import sqlmodel' = the floor (s)", r(wall["floor"]), "reference"),
         ("  CPU time (s)", r(cpu["floor"]), "reference"),
+        ("start-up: stack floor, a Typer + SQLModel command (s)", r(wall["stack plain"]), "reference"),
+        ("  beyond the floor (s)", beyond("stack plain"), "reference"),
+        ("start-up: stack floor with a Rich table + dateutil (s)", r(wall["stack table"]), "reference"),
+        ("  beyond the floor (s)", beyond("stack table"), "reference"),
         ("start-up: import sqlmodel + pager_cli.models (s)", r(wall["models"]), "reference"),
         ("  beyond the floor (s)", beyond("models"), "reference"),
         ("  beyond the floor, CPU time (s)", beyond("models", "cpu"), "reference"),
@@ -83,13 +97,16 @@ def run(repeat: int = 5, quick: bool = False) -> list[tuple[str, float, str]]:
     if "help via PATH" in wall:
         rows.append((f"start-up: pager --help via PATH, {common.path_script()} (s)", r(wall["help via PATH"]),
                      "reference"))
-    for name, label in (("oncall", "pager oncall"), ("oncall -m", "python -m pager_cli oncall"),
-                        ("escalate-check", "pager escalate-check, empty db")):
+    for name, label, stack in (("oncall", "pager oncall", "stack table"),
+                               ("oncall -m", "python -m pager_cli oncall", "stack table"),
+                               ("escalate-check", "pager escalate-check, empty db", "stack plain")):
         if name not in wall:
             continue
         rows += [
             (f"start-up: {label} (s)", r(wall[name]), "reference"),
             ("  beyond the floor (s)", beyond(name), f"<= {DB_TARGET}"),
+            (f"  beyond the {stack} floor (s)", beyond(name, floor=stack), f"<= {DB_TARGET}"),
+            (f"  beyond the {stack} floor, CPU time (s)", beyond(name, "cpu", stack), "reference"),
             ("  beyond the floor, CPU time (s)", beyond(name, "cpu"), "reference"),
             ("  / the floor (x)", times(name, "floor"), "reference"),
         ]

@@ -81,7 +81,8 @@ def _run_counting(argv: list[str], tmp_path) -> str:
             f"sys.argv = ['pager', *{argv!r}]\n"
             "from pager_cli.cli import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "loaded = [m for m in ('pager_cli.models', 'pager_cli.escalation', 'rich') if m in sys.modules]\n"
+            "loaded = [m for m in ('pager_cli.models', 'pager_cli.models.incident', 'pager_cli.escalation', 'rich')\n"
+            "          if m in sys.modules]\n"
             "print('BUILT', len(built), 'LOADED', loaded)\n")
     env = {**__import__("os").environ, "PAGER_DB": str(tmp_path / "p.db")}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
@@ -102,3 +103,10 @@ def test_a_mistyped_command_gets_a_suggestion(cli):
     r = cli("oncal")
     assert r.code == 2
     assert "Did you mean 'oncall'?" in r.err
+
+
+
+def test_oncall_defines_no_incident_tables(tmp_path):
+    """Commands that read only the configuration never build the incident tables."""
+    out = _run_counting(["oncall"], tmp_path)
+    assert "pager_cli.models'" in out and "pager_cli.models.incident" not in out

@@ -1,17 +1,13 @@
-"""The database tables. Every `datetime` is an instant, stored as UTC by SQLModel
-and read back aware. Local wall-clock rules (a layer's start) are kept as text.
-
-The schema itself is built by the ordered migrations in `migrations.py`;
-`tests/test_migrations.py` checks that they and these models agree.
-"""
+"""The incident tables: incidents, their timelines and their pages."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import ConfigDict
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlmodel import Field
+
+from .config import Table
 
 OPEN_STATUSES = ("triggered", "acknowledged")
 _OPEN_SQL = text("status IN ('triggered', 'acknowledged')")
@@ -24,85 +20,6 @@ def is_open():  # noqa: ANN201 - a SQL expression
     from sqlalchemy import bindparam
 
     return Incident.__table__.c.status.in_(bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True))
-
-
-class Table(SQLModel):
-    """Base of the tables. Rows are built by our code and read from the
-    database, never validated from outside input, so pydantic's validators are
-    built only if something asks for them (`defer_build`), not at start-up."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-class Setting(Table, table=True):
-    """Config-level values: `timezone`, `default_service`."""
-
-    key: str = Field(primary_key=True)
-    value: str | None = None
-
-
-class User(Table, table=True):
-    __tablename__ = "pager_user"
-
-    name: str = Field(primary_key=True)
-    full_name: str | None = None
-    email: str | None = None
-
-
-class Schedule(Table, table=True):
-    name: str = Field(primary_key=True)
-    timezone: str
-
-
-class Layer(Table, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    schedule: str = Field(sa_column=Column(String, ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True))
-    position: int
-    name: str
-    rotation: str | None = None
-    shift_length: int = 1
-    handoffs: str | None = None
-    start_local: str  # naive local wall-clock time, ISO (a rule, not an instant)
-    users: list = Field(default_factory=list, sa_type=JSON)
-    restrict: list = Field(default_factory=list, sa_type=JSON)
-
-
-class ScheduleOverride(Table, table=True):
-    __tablename__ = "schedule_override"
-
-    id: int | None = Field(default=None, primary_key=True)
-    schedule: str = Field(sa_column=Column(String, ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True))
-    user: str
-    start: datetime
-    end: datetime
-    source: str = "cli"  # "config" (replaced by apply) or "cli" (kept across applies)
-    position: int = 0
-    created_at: datetime
-
-
-class EscalationPolicy(Table, table=True):
-    __tablename__ = "escalation_policy"
-
-    name: str = Field(primary_key=True)
-    repeat: int = 0
-
-
-class EscalationLevel(Table, table=True):
-    __tablename__ = "escalation_level"
-
-    id: int | None = Field(default=None, primary_key=True)
-    policy: str = Field(sa_column=Column(String, ForeignKey("escalation_policy.name", ondelete="CASCADE"), nullable=False, index=True))
-    position: int
-    delay_seconds: int
-    targets: list = Field(default_factory=list, sa_type=JSON)  # ["schedule:x", "user:y"]
-
-
-class Service(Table, table=True):
-    name: str = Field(primary_key=True)
-    escalation_policy: str | None = None
-    routing_key: str | None = Field(default=None, unique=True)
-    dedup: str = "key"  # "key" | "service"
-    require_ack_before_resolve: bool = False
 
 
 class Incident(Table, table=True):
