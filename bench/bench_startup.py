@@ -10,7 +10,10 @@ Times, as real processes, median of several interleaved runs:
 - `import sqlmodel, pager_cli.models`: defining the tables;
 - `pager --help`, and `pager oncall` and `pager escalate-check` against a small
   database with schedules.example.yaml applied, both through the console script
-  and `python -m pager_cli`.
+  and `python -m pager_cli`;
+- where valgrind is installed, the instructions `oncall`, `escalate-check` and
+  the floors execute (callgrind): a figure a busy machine does not move, given
+  also in seconds at the speed the floor ran in the same benchmark.
 
     python bench/bench_startup.py             # one line per figure
     python bench/bench_startup.py --profile   # what the commands import beyond the floor
@@ -110,9 +113,33 @@ def run(repeat: int = 5, quick: bool = False) -> list[tuple[str, float, str]]:
             ("  beyond the floor, CPU time (s)", beyond(name, "cpu"), "reference"),
             ("  / the floor (x)", times(name, "floor"), "reference"),
         ]
+    rows += _instruction_rows(cmds, wall["floor"], quick)
     if "oncall, no bytecode" in wall:
         rows.append(("start-up: pager oncall, pager_cli compiled on every run (s)", r(wall["oncall, no bytecode"]),
                      "reference"))
+    return rows
+
+
+def _instruction_rows(cmds: dict[str, list[str]], floor_wall: float, quick: bool) -> list[tuple[str, float, str]]:
+    """The same comparisons in instructions (valgrind), which a busy machine does
+    not move: beyond a floor in millions, and in seconds at the speed this run
+    measured for the floor (its instructions ÷ its median wall time)."""
+    names = ["floor", "stack plain", "stack table", "oncall", "escalate-check"]
+    counted = {} if quick else common.count_instructions({name: cmds[name] for name in names})
+    if not counted or None in counted.values():
+        return []
+    seconds = lambda n: round(n / counted["floor"] * floor_wall, 3)  # noqa: E731
+    rows = [("instructions: python -c 'import sqlmodel' = the floor (M)", round(counted["floor"] / 1e6), "reference")]
+    for name, label, stack in (("oncall", "pager oncall", "stack table"),
+                               ("escalate-check", "pager escalate-check, empty db", "stack plain")):
+        over, over_stack = counted[name] - counted["floor"], counted[name] - counted[stack]
+        rows += [
+            (f"instructions: {label}, beyond the floor (M)", round(over / 1e6), "reference"),
+            ("  in seconds at the floor's speed (s)", seconds(over), f"<= {DB_TARGET}"),
+            (f"  beyond the {stack} floor (M)", round(over_stack / 1e6), "reference"),
+            (f"  beyond the {stack} floor, in seconds at the floor's speed (s)", seconds(over_stack),
+             f"<= {DB_TARGET}"),
+        ]
     return rows
 
 

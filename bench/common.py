@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -183,6 +184,30 @@ def time_commands(commands: dict[str, Sequence[str]], repeat: int, *, warmup: in
             if round_ >= warmup:
                 samples[name].append(sample)
     return samples
+
+
+def instructions(argv: Sequence[str], env: dict[str, str] | None = None) -> int | None:
+    """Instructions one run of `argv` executes, counted by valgrind (callgrind):
+    the same on a busy machine as on a quiet one. None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *map(str, argv)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          env=child_env() if env is None else env)
+    found = re.search(rb"Collected : (\d+)", proc.stderr)
+    return int(found.group(1)) if proc.returncode == 0 and found else None
+
+
+def count_instructions(commands: dict[str, Sequence[str]], env: dict[str, dict[str, str]] | None = None,
+                       workers: int = 2) -> dict[str, int | None]:
+    """`instructions` of each command, `workers` at a time (the counts do not
+    depend on what else runs)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = env or {}
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {name: pool.submit(instructions, argv, env.get(name)) for name, argv in commands.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def median(samples: Iterable[Sample], what: str = "wall") -> float:

@@ -17,6 +17,12 @@ class Table(SQLModel):
     model_config = ConfigDict(defer_build=True)
 
 
+def owned_by(parent: str, kind: type = String):  # noqa: ANN201 - a pydantic FieldInfo
+    """The column of a row that belongs to `parent` ("table.column"): indexed,
+    required, and deleted with its parent."""
+    return Field(sa_column=Column(kind, ForeignKey(parent, ondelete="CASCADE"), nullable=False, index=True))
+
+
 class Setting(Table, table=True):
     """Config-level values: `timezone`, `default_service`."""
 
@@ -39,7 +45,7 @@ class Schedule(Table, table=True):
 
 class Layer(Table, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    schedule: str = Field(sa_column=Column(String, ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True))
+    schedule: str = owned_by("schedule.name")
     position: int
     name: str
     rotation: str | None = None
@@ -54,7 +60,7 @@ class ScheduleOverride(Table, table=True):
     __tablename__ = "schedule_override"
 
     id: int | None = Field(default=None, primary_key=True)
-    schedule: str = Field(sa_column=Column(String, ForeignKey("schedule.name", ondelete="CASCADE"), nullable=False, index=True))
+    schedule: str = owned_by("schedule.name")
     user: str
     start: datetime
     end: datetime
@@ -74,7 +80,7 @@ class EscalationLevel(Table, table=True):
     __tablename__ = "escalation_level"
 
     id: int | None = Field(default=None, primary_key=True)
-    policy: str = Field(sa_column=Column(String, ForeignKey("escalation_policy.name", ondelete="CASCADE"), nullable=False, index=True))
+    policy: str = owned_by("escalation_policy.name")
     position: int
     delay_seconds: int
     targets: list = Field(default_factory=list, sa_type=JSON)  # ["schedule:x", "user:y"]

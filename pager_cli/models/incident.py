@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field
 
-from .config import Table
+from .config import Table, owned_by
 
 OPEN_STATUSES = ("triggered", "acknowledged")
 _OPEN_SQL = text("status IN ('triggered', 'acknowledged')")
@@ -65,7 +65,7 @@ class TimelineEntry(Table, table=True):
     __tablename__ = "timeline"
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incident.id", ondelete="CASCADE"), nullable=False, index=True))
+    incident_id: int = owned_by("incident.id", Integer)
     at: datetime
     kind: str  # triggered alert notified escalated acknowledged resolved note reassigned exhausted
     by: str | None = None
@@ -76,7 +76,7 @@ class Page(Table, table=True):
     __table_args__ = (UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incident.id", ondelete="CASCADE"), nullable=False, index=True))
+    incident_id: int = owned_by("incident.id", Integer)
     user: str = Field(index=True)
     step: int
     level: int
