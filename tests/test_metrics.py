@@ -305,6 +305,54 @@ def test_values_outside_the_known_sets_still_count(cli, db):
     assert doc["by_status"] == {"triggered": 1, "snoozed": 1}
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_histories_agree_with_a_brute_force_count(db, seed):
+    """400 random incidents over 12 days (odd service names, severities and
+    statuses outside the known sets, ids out of creation order) and a window
+    and zone per seed: every figure equals the one worked out row by row."""
+    import random
+
+    rng = random.Random(seed)
+    services = ["payments", "search", "ünïcode svc", "a", "zz"]
+    severities = ["critical", "error", "warning", "info", "sev-weird"]
+    rows = []
+    with db.write() as s:
+        for i in range(400):
+            created = T0 - timedelta(days=rng.uniform(0, 12))
+            ack = rng.choice([None, rng.randint(0, 5000)])
+            resolved = rng.choice([None, rng.randint(0, 90000)])
+            status = rng.choice([None, None, None, "snoozed"])
+            pages = rng.sample(["alice", "bob", "carol"], rng.randint(0, 2))
+            incident = add(s, created, service=rng.choice(services), severity=rng.choice(severities), ack=ack,
+                           resolved=resolved, step=rng.choice([0, 0, 1, 3]), pages=pages, status=status,
+                           id=1000 - i if seed == 3 else None)
+            rows.append((incident, pages))
+    since = T0 - timedelta(days=rng.uniform(3, 6), hours=rng.random())
+    until = T0 - timedelta(days=rng.uniform(0, 2))
+    tz = ZoneInfo(["UTC", "Europe/Berlin", "America/Chicago"][seed - 1])
+    for service in (None, "ünïcode svc"):
+        inside = [(i, p) for i, p in rows if since <= i.created_at < until and service in (None, i.service)]
+        with db.read() as s:
+            got = metrics.compute(s, since, until, tz, service=service)
+        count = lambda attr: {v: sum(1 for i, _ in inside if getattr(i, attr) == v)  # noqa: E731
+                              for v in {getattr(i, attr) for i, _ in inside}}
+        assert got.incidents == len(inside)
+        assert (got.by_status, got.by_severity, got.by_service) == (
+            count("status"), count("severity"), count("service"))
+        assert got.escalated == sum(1 for i, _ in inside if i.escalation_step > 0)
+        assert got.resolved_without_ack == sum(1 for i, _ in inside if i.status == "resolved" and i.ack_ms is None)
+        assert got.mtta == metrics.Durations.of_millis([i.ack_ms for i, _ in inside if i.ack_ms is not None])
+        assert got.mttr == metrics.Durations.of_millis([i.resolve_ms for i, _ in inside if i.resolve_ms is not None])
+        pages = {}
+        for _, users in inside:
+            for user in users:
+                pages[user] = pages.get(user, 0) + 1
+        assert got.pages_by_user == dict(sorted(pages.items()))
+        per_day = {day: sum(1 for i, _ in inside if lo <= i.created_at < hi) for day, lo, hi in
+                   metrics.days(since, until, tz)}
+        assert dict(got.per_day) == per_day and sum(per_day.values()) == len(inside)
+
+
 def test_histories_made_by_the_incident_functions(cli, db):
     """The real transitions: acknowledge, escalate back to triggered, resolve."""
     with db.write() as s:
