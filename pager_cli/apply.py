@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, delete, select
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
 from . import models as m
 from .catalog import restrict_to_json
@@ -64,18 +66,21 @@ def _desired(config) -> dict[tuple[str, str], dict[str, Any]]:  # noqa: ANN001 -
 
 
 def _stored(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
+    conn = session.connection()
+
+    def rows(table: sa.Table, *where: sa.ColumnElement, order: sa.Column | None = None) -> sa.CursorResult:
+        return conn.execute(sa.select(table).where(*where).order_by(order))
+
     have: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in session.exec(select(m.Setting)):
+    for row in rows(m.settings):
         have[("setting", row.key)] = {"value": row.value}
-    for row in session.exec(select(m.User)):
+    for row in rows(m.users):
         have[("user", row.name)] = {"full_name": row.full_name, "email": row.email}
-    for row in session.exec(select(m.Schedule)):
-        layers = session.exec(select(m.Layer).where(m.Layer.schedule == row.name).order_by(m.Layer.position))
-        overrides = session.exec(
-            select(m.ScheduleOverride)
-            .where(m.ScheduleOverride.schedule == row.name, m.ScheduleOverride.source == "config")
-            .order_by(m.ScheduleOverride.position)
-        )
+    layer, override, level = m.layers.c, m.schedule_overrides.c, m.escalation_levels.c
+    for row in rows(m.schedules):
+        layers = rows(m.layers, layer.schedule == row.name, order=layer.position)
+        overrides = rows(m.schedule_overrides, override.schedule == row.name, override.source == "config",
+                         order=override.position)
         have[("schedule", row.name)] = {
             "timezone": row.timezone,
             "layers": [
@@ -85,15 +90,13 @@ def _stored(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
             ],
             "overrides": [{"user": o.user, "start": o.start, "end": o.end} for o in overrides],
         }
-    for row in session.exec(select(m.EscalationPolicy)):
-        levels = session.exec(
-            select(m.EscalationLevel).where(m.EscalationLevel.policy == row.name).order_by(m.EscalationLevel.position)
-        )
+    for row in rows(m.escalation_policies):
+        levels = rows(m.escalation_levels, level.policy == row.name, order=level.position)
         have[("policy", row.name)] = {
             "repeat": row.repeat,
             "levels": [{"delay_seconds": lv.delay_seconds, "targets": list(lv.targets)} for lv in levels],
         }
-    for row in session.exec(select(m.Service)):
+    for row in rows(m.services):
         have[("service", row.name)] = {
             "escalation_policy": row.escalation_policy, "routing_key": row.routing_key, "dedup": row.dedup,
             "require_ack_before_resolve": bool(row.require_ack_before_resolve),
@@ -102,45 +105,47 @@ def _stored(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 _ORDER = {"setting": 0, "user": 1, "schedule": 2, "policy": 3, "service": 4}
+# Each kind's table and key column; a schedule's layers and overrides and a
+# policy's levels go with it (foreign keys, ON DELETE CASCADE).
+_TABLES = {"setting": (m.settings, "key"), "user": (m.users, "name"), "schedule": (m.schedules, "name"),
+           "policy": (m.escalation_policies, "name"), "service": (m.services, "name")}
 
 
-def _remove(session: Session, kind: str, name: str) -> None:
-    if kind == "setting":
-        session.exec(delete(m.Setting).where(m.Setting.key == name))
-    elif kind == "user":
-        session.exec(delete(m.User).where(m.User.name == name))
-    elif kind == "schedule":
-        session.exec(delete(m.ScheduleOverride).where(m.ScheduleOverride.schedule == name))
-        session.exec(delete(m.Layer).where(m.Layer.schedule == name))
-        session.exec(delete(m.Schedule).where(m.Schedule.name == name))
-    elif kind == "policy":
-        session.exec(delete(m.EscalationLevel).where(m.EscalationLevel.policy == name))
-        session.exec(delete(m.EscalationPolicy).where(m.EscalationPolicy.name == name))
-    elif kind == "service":
-        session.exec(delete(m.Service).where(m.Service.name == name))
+def _remove(conn: Connection, kind: str, name: str) -> None:
+    table, key = _TABLES[kind]
+    conn.execute(sa.delete(table).where(table.c[key] == name))
 
 
-def _write(session: Session, kind: str, name: str, value: dict[str, Any], now: datetime) -> None:
+def _put(conn: Connection, kind: str, name: str, **values: Any) -> None:
+    """Create the row `name` of `kind`, or update it in place: its children
+    (a schedule's command-line overrides) stay."""
+    table, key = _TABLES[kind]
+    if not conn.execute(sa.update(table).where(table.c[key] == name).values(**values)).rowcount:
+        conn.execute(sa.insert(table).values({key: name, **values}))
+
+
+def _write(conn: Connection, kind: str, name: str, value: dict[str, Any], now: datetime) -> None:
     """Create or replace one entity (its children are replaced whole)."""
-    if kind == "setting":
-        session.merge(m.Setting(key=name, value=value["value"]))
-    elif kind == "user":
-        session.merge(m.User(name=name, **value))
-    elif kind == "schedule":
-        session.merge(m.Schedule(name=name, timezone=value["timezone"]))
-        session.exec(delete(m.Layer).where(m.Layer.schedule == name))
-        session.exec(delete(m.ScheduleOverride).where(m.ScheduleOverride.schedule == name, m.ScheduleOverride.source == "config"))
-        for i, layer in enumerate(value["layers"]):
-            session.add(m.Layer(schedule=name, position=i, **layer))
-        for i, o in enumerate(value["overrides"]):
-            session.add(m.ScheduleOverride(schedule=name, source="config", position=i, created_at=now, **o))
+    if kind == "schedule":
+        _put(conn, kind, name, timezone=value["timezone"])
+        layer, override = m.layers, m.schedule_overrides
+        conn.execute(sa.delete(layer).where(layer.c.schedule == name))
+        conn.execute(sa.delete(override).where(override.c.schedule == name, override.c.source == "config"))
+        if value["layers"]:
+            conn.execute(sa.insert(layer), [{"schedule": name, "position": i, **lr} for i, lr in enumerate(value["layers"])])
+        if value["overrides"]:
+            conn.execute(sa.insert(override), [
+                {"schedule": name, "source": "config", "position": i, "created_at": now, **o}
+                for i, o in enumerate(value["overrides"])
+            ])
     elif kind == "policy":
-        session.merge(m.EscalationPolicy(name=name, repeat=value["repeat"]))
-        session.exec(delete(m.EscalationLevel).where(m.EscalationLevel.policy == name))
-        for i, level in enumerate(value["levels"]):
-            session.add(m.EscalationLevel(policy=name, position=i, **level))
-    elif kind == "service":
-        session.merge(m.Service(name=name, **value))
+        _put(conn, kind, name, repeat=value["repeat"])
+        level = m.escalation_levels
+        conn.execute(sa.delete(level).where(level.c.policy == name))
+        if value["levels"]:
+            conn.execute(sa.insert(level), [{"policy": name, "position": i, **lv} for i, lv in enumerate(value["levels"])])
+    else:
+        _put(conn, kind, name, **value)
 
 
 def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: ANN001
@@ -153,20 +158,19 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
     changes = Changes()
     # Removals first (services before the policies they name), then writes in
     # dependency order, so unique routing keys can move between services.
+    conn = session.connection()
     for kind, name in sorted(have.keys() - want.keys(), key=lambda k: (-_ORDER[k[0]], k[1])):
-        _remove(session, kind, name)
+        _remove(conn, kind, name)
         if kind != "setting":
             changes.removed.append(f"{kind} {name}")
     for kind, name in have.keys() & want.keys():
         if kind == "service" and have[(kind, name)] != want[(kind, name)]:
-            _remove(session, kind, name)  # rewritten below; frees its routing key first
-    session.flush()
+            _remove(conn, kind, name)  # rewritten below; frees its routing key first
     for key in sorted(want, key=lambda k: (_ORDER[k[0]], k[1])):
         kind, name = key
         if key in have and have[key] == want[key]:
             continue
-        _write(session, kind, name, want[key], now)
-        session.flush()
+        _write(conn, kind, name, want[key], now)
         if kind != "setting":
             (changes.changed if key in have else changes.created).append(f"{kind} {name}")
     forget(session)

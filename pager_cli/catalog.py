@@ -2,10 +2,10 @@
 settings, as the database holds them after `schedules apply`, read back into the
 plain objects the rotation math and the escalation engine use.
 
-Reads are Core statements over the model tables, returning rows rather than ORM
-objects: the config is only ever read here, and a command such as `oncall`
-then never pays for setting up the ORM mappers and its per-statement machinery.
-Reads see the caller's transaction; writers (overrides) flush before reading.
+Reads and the override writes are Core statements over the config tables
+(`models.config`), returning rows: a command such as `oncall` never pays for
+ORM mappers or their per-statement machinery. Everything runs on the caller's
+connection, in its one transaction.
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ class Policy:
     levels: tuple[Level, ...]
 
 
-def _read(session: Session, query: sa.Select) -> sa.CursorResult:
+def _read(session: Session, query: sa.Executable) -> sa.CursorResult:
     return session.connection().execute(query)
 
 
 def setting(session: Session, key: str) -> str | None:
-    t = m.Setting.__table__.c
+    t = m.settings.c
     return _read(session, sa.select(t.value).where(t.key == key)).scalar()
 
 
@@ -51,22 +51,27 @@ def config_timezone(db) -> str | None:  # noqa: ANN001 - a Database
         return setting(session, "timezone")
 
 
+def find_service(session: Session, name: str) -> Row | None:
+    """The service `name` (a row with the columns of `models.services`), or None."""
+    t = m.services
+    return _read(session, sa.select(t).where(t.c.name == name)).first()
+
+
 def service(session: Session, name: str) -> Row:
-    """The service `name`: a row with the columns of `models.Service`."""
-    t = m.Service.__table__
-    row = _read(session, sa.select(t).where(t.c.name == name)).first()
+    """The service `name`, which must exist."""
+    row = find_service(session, name)
     if row is None:
         raise NotFound(f"no service {name!r}", hint="`pager services` lists them")
     return row
 
 
 def services(session: Session) -> list[Row]:
-    t = m.Service.__table__
+    t = m.services
     return list(_read(session, sa.select(t).order_by(t.c.name)))
 
 
 def user_exists(session: Session, name: str) -> bool:
-    t = m.User.__table__.c
+    t = m.users.c
     return _read(session, sa.select(t.name).where(t.name == name)).first() is not None
 
 
@@ -96,7 +101,7 @@ def policy(session: Session, name: str | None) -> Policy | None:
 
 
 def _policy(session: Session, name: str) -> Policy | None:
-    p, lv = m.EscalationPolicy.__table__.c, m.EscalationLevel.__table__.c
+    p, lv = m.escalation_policies.c, m.escalation_levels.c
     row = _read(session, sa.select(p.name, p.repeat).where(p.name == name)).first()
     if row is None:
         return None
@@ -109,7 +114,7 @@ def _policy(session: Session, name: str) -> Policy | None:
 
 
 def schedule_names(session: Session) -> list[str]:
-    t = m.Schedule.__table__.c
+    t = m.schedules.c
     return list(_read(session, sa.select(t.name).order_by(t.name)).scalars())
 
 
@@ -119,7 +124,7 @@ def schedule(session: Session, name: str) -> Schedule:
 
 
 def _schedule(session: Session, name: str) -> Schedule:
-    s, layer, override = m.Schedule.__table__, m.Layer.__table__, m.ScheduleOverride.__table__
+    s, layer, override = m.schedules, m.layers, m.schedule_overrides
     row = _read(session, sa.select(s).where(s.c.name == name)).first()
     if row is None:
         raise NotFound(f"no schedule {name!r}", hint="`pager schedules list` lists them")
@@ -168,28 +173,26 @@ CLI_OVERRIDE_POSITION = 1_000_000  # after the config's own, so the later-added 
 def overrides(session: Session, name: str) -> list[Row]:
     """The overrides of schedule `name`, config and command line, by start."""
     schedule(session, name)
-    t = m.ScheduleOverride.__table__
+    t = m.schedule_overrides
     return list(_read(session, sa.select(t).where(t.c.schedule == name).order_by(t.c.start, t.c.id)))
 
 
 def add_override(session: Session, name: str, user: str, start: datetime, end: datetime,
-                 now: datetime) -> m.ScheduleOverride:
-    """Temporary cover from the command line (kept across applies)."""
+                 now: datetime) -> int:
+    """Temporary cover from the command line (kept across applies); its id."""
     if end <= start:
         raise UsageError("an override must end after it starts", hint="--to must be after --from")
     schedule(session, name)
     require_user(session, user)
-    row = m.ScheduleOverride(schedule=name, user=user, start=start, end=end, source="cli",
-                             position=CLI_OVERRIDE_POSITION, created_at=now)
-    session.add(row)
-    session.flush()
+    added = _read(session, sa.insert(m.schedule_overrides).values(
+        schedule=name, user=user, start=start, end=end, source="cli", position=CLI_OVERRIDE_POSITION, created_at=now,
+    ))
     forget(session)
-    return row
+    return added.inserted_primary_key[0]
 
 
 def remove_override(session: Session, override_id: int) -> None:
-    row = session.get(m.ScheduleOverride, override_id)
-    if row is None:
+    t = m.schedule_overrides
+    if not _read(session, sa.delete(t).where(t.c.id == override_id)).rowcount:
         raise NotFound(f"no override {override_id}", hint="`pager schedules overrides NAME` lists them")
-    session.delete(row)
     forget(session)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
 
 from . import catalog, escalation
@@ -65,7 +66,7 @@ def auto_key(title: str) -> str:
     return "auto:" + hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def dedup_key_for(service: m.Service, title: str, key: str | None) -> str:
+def dedup_key_for(service: Row, title: str, key: str | None) -> str:
     """The dedup key: the service itself under `dedup: service`, else the given
     key, else `auto:` + sha256 of the title."""
     if service.dedup == "service":
@@ -102,13 +103,13 @@ def trigger(session: Session, now: datetime, service: str, title: str, severity:
     return open_incident(session, now, svc, title, severity, key, details or {})
 
 
-def open_incident(session: Session, now: datetime, svc: m.Service, title: str, severity: str, key: str,
+def open_incident(session: Session, now: datetime, svc: Row, title: str, severity: str, key: str,
                   details: dict) -> Outcome:
     return open_incidents(session, now, [(svc, title, severity, key, details)])[0]
 
 
 def open_incidents(session: Session, now: datetime,
-                   new: list[tuple[m.Service, str, str, str, dict]]) -> list[Outcome]:
+                   new: list[tuple[Row, str, str, str, dict]]) -> list[Outcome]:
     """Open an incident for each (service, title, severity, key, details): one
     INSERT for all of them, then each one's timeline, assignment and pages."""
     fresh = [
@@ -178,7 +179,7 @@ def resolve(session: Session, now: datetime, incident: m.Incident, by: str | Non
     if _transition(incident, "resolve") == NOOP:
         return Outcome(incident, NOOP, message=f"incident #{incident.id} is already resolved")
     if incident.status == "triggered":
-        svc = session.get(m.Service, incident.service)
+        svc = catalog.find_service(session, incident.service)
         if svc is not None and svc.require_ack_before_resolve:
             raise Conflict(
                 f"cannot resolve incident #{incident.id}: service {svc.name} requires an acknowledgement first",

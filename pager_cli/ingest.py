@@ -54,8 +54,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Row
 
-from . import incidents
+from . import catalog, incidents
 from . import models as m
 from .alert_formats import Alert
 from .errors import Conflict
@@ -239,7 +240,7 @@ class _Apply:
     def route(self, alerts: list[Alert], results: list[Result]) -> tuple[list, dict[str, set[str]]]:
         """Per record (service, (service name, dedup key), title), or None for
         an error record; and the keys wanted per service."""
-        services = {s.name: s for s in self.session.execute(select(m.Service)).scalars()}
+        services = {s.name: s for s in catalog.services(self.session)}
         by_routing_key = {s.routing_key: s for s in services.values() if s.routing_key}
         clean_title, dedup_key_for = incidents.clean_title, incidents.dedup_key_for
         routed: list[tuple | None] = []
@@ -331,8 +332,8 @@ class _Apply:
             self.entries.clear()
 
 
-def _route(alert: Alert, services: dict[str, m.Service], by_routing_key: dict[str, m.Service],
-           fallback: str | None, result: Result) -> m.Service | None:
+def _route(alert: Alert, services: dict[str, Row], by_routing_key: dict[str, Row],
+           fallback: str | None, result: Result) -> Row | None:
     """The service of a record that names no known one; None, with the reason
     in `result.error`, when there is none."""
     if alert.service is None and alert.routing_key is not None:

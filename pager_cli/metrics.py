@@ -300,7 +300,7 @@ def _per_day(conn: Connection, since: datetime, until: datetime, tz: tzinfo,
 
 def _require_service(conn: Connection, name: str) -> None:
     """A service is known if the config defines it or any incident names it."""
-    for column in (m.Service.name, m.Incident.service):
+    for column in (m.services.c.name, m.Incident.service):
         if conn.execute(sa.select(sa.exists().where(column == name))).scalar():
             return
     raise NotFound(f"no service {name!r}", hint="`pager services` lists them")

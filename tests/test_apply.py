@@ -55,10 +55,11 @@ def test_changes_and_removals_are_reported(cli, tmp_path, db):
     assert r.code == 0, r
     assert r.json() == {"dry_run": False, "created": [], "changed": ["policy payments"], "removed": ["service catch-all"]}
     with db.read() as s:
-        levels = list(s.exec(select(m.EscalationLevel).where(m.EscalationLevel.policy == "payments").order_by(m.EscalationLevel.position)))
-        assert [lv.delay_seconds for lv in levels] == [300, 1200]
-        assert s.get(m.Service, "catch-all") is None
-        assert s.get(m.Setting, "default_service").value == "payments"
+        conn, lv = s.connection(), m.escalation_levels.c
+        levels = conn.execute(select(lv.delay_seconds).where(lv.policy == "payments").order_by(lv.position))
+        assert levels.scalars().all() == [300, 1200]
+        assert conn.execute(select(m.services).where(m.services.c.name == "catch-all")).first() is None
+        assert conn.execute(select(m.settings.c.value).where(m.settings.c.key == "default_service")).scalar() == "payments"
 
 
 def test_cli_overrides_survive_apply(cli, tmp_path):

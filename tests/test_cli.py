@@ -73,7 +73,8 @@ def test_python_dash_m_works():
 
 def _run_counting(argv: list[str], tmp_path) -> str:
     """Run `pager argv` in a fresh interpreter; print which heavy modules it
-    loaded and how many commands Typer turned into Click commands."""
+    loaded, how many commands Typer turned into Click commands and how many
+    SQLModel table classes were built."""
     code = ("import sys, typer.main\n"
             "built = []\n"
             "real = typer.main.get_command_from_info\n"
@@ -83,7 +84,8 @@ def _run_counting(argv: list[str], tmp_path) -> str:
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "loaded = [m for m in ('pager_cli.models', 'pager_cli.models.incident', 'pager_cli.escalation', 'rich')\n"
             "          if m in sys.modules]\n"
-            "print('BUILT', len(built), 'LOADED', loaded)\n")
+            "from sqlmodel.main import default_registry\n"
+            "print('BUILT', len(built), 'LOADED', loaded, 'MAPPED', len(default_registry.mappers))\n")
     env = {**__import__("os").environ, "PAGER_DB": str(tmp_path / "p.db")}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
 
@@ -107,6 +109,10 @@ def test_a_mistyped_command_gets_a_suggestion(cli):
 
 
 def test_oncall_defines_no_incident_tables(tmp_path):
-    """Commands that read only the configuration never build the incident tables."""
+    """Commands that read only the configuration never build the incident
+    tables, and the configuration tables are Core tables: no SQLModel class
+    (a pydantic model and a mapper, costly at start-up) is built at all."""
     out = _run_counting(["oncall"], tmp_path)
     assert "pager_cli.models'" in out and "pager_cli.models.incident" not in out
+    assert out.rstrip().endswith("MAPPED 0")
+    assert _run_counting(["list"], tmp_path).rstrip().endswith("MAPPED 3")

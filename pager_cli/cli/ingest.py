@@ -45,9 +45,7 @@ _PROGRESS_AFTER = 1.0  # seconds before a stream counts as long
 def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, batch_latency: str) -> int:
     """Ingest the alerts on stdin; the exit code."""
     from .. import catalog
-    from .. import models as m
     from ..alert_formats import read_alerts
-    from ..errors import NotFound
     from ..ingest import Ingest
     from ..times import current_time, parse_duration
     from .incidents import who
@@ -55,8 +53,8 @@ def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, b
     latency = parse_duration(batch_latency).total_seconds()
     db = c.db()
     with db.read() as session:
-        if service and session.get(m.Service, service) is None:
-            raise NotFound(f"no service {service!r}", hint="`pager services` lists them")
+        if service:
+            catalog.service(session, service)
         fallback = service or catalog.setting(session, "default_service") or None
     clock = c.now if c.now_option else current_time
     report = _Report(c.json)

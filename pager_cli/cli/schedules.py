@@ -183,8 +183,8 @@ def override(
     c = get(ctx, json_)
     start, end = c.time(from_), c.time(to)
     with c.db().write() as session:
-        row = catalog.add_override(session, name, user, start, end, c.now())
-        doc = {"id": row.id, "schedule": name, "user": user, "start": iso(start), "end": iso(end), "source": "cli"}
+        added = catalog.add_override(session, name, user, start, end, c.now())
+        doc = {"id": added, "schedule": name, "user": user, "start": iso(start), "end": iso(end), "source": "cli"}
     if c.json:
         output.emit_json(doc)
     else:

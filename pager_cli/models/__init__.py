@@ -2,10 +2,11 @@
 and read back aware. Local wall-clock rules (a layer's start) are kept as text.
 
 Two modules hold them: `config` (users, schedules, policies, services and
-settings: what `schedules apply` writes) and `incident` (incidents, their
-timelines and pages). Both are reached through this package, `models.Layer`,
-`models.Incident`; the incident tables are defined on first use, so a command
-that reads only the configuration (`oncall`, `schedules …`) never builds them.
+settings: what `schedules apply` writes), SQLAlchemy Core tables, and
+`incident` (incidents, their timelines and pages), SQLModel classes. Both are
+reached through this package, `models.layers`, `models.Incident`; the incident
+tables are defined on first use, so a command that reads only the
+configuration (`oncall`, `schedules …`) never builds them.
 
 The schema itself is built by the ordered migrations in `migrations.py`;
 `tests/test_migrations.py` checks that they and these models agree.
@@ -13,13 +14,13 @@ The schema itself is built by the ordered migrations in `migrations.py`;
 
 from __future__ import annotations
 
-from .config import (EscalationLevel, EscalationPolicy, Layer, Schedule, ScheduleOverride, Service, Setting,
-                     Table, User)
+from .config import (escalation_levels, escalation_policies, layers, schedule_overrides, schedules, services,
+                     settings, users)
 
 _INCIDENT_NAMES = frozenset({"Incident", "TimelineEntry", "Page", "OPEN_STATUSES", "is_open"})
 
-__all__ = ["EscalationLevel", "EscalationPolicy", "Layer", "Schedule", "ScheduleOverride", "Service", "Setting",
-           "Table", "User", *sorted(_INCIDENT_NAMES)]
+__all__ = ["escalation_levels", "escalation_policies", "layers", "schedule_overrides", "schedules", "services",
+           "settings", "users", *sorted(_INCIDENT_NAMES)]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the incident tables, loaded when first named

@@ -1,94 +1,91 @@
-"""The configuration tables: what `schedules apply` writes and the catalog reads."""
+"""The configuration tables: what `schedules apply` writes and the catalog reads.
+
+They are SQLAlchemy Core tables on SQLModel's metadata, not SQLModel classes.
+The configuration is replaced whole by `schedules apply` and read set-wise into
+the plain objects of `catalog` and `rotation`; nothing ever needs one of its
+rows as an ORM object, and building a SQLModel table class (a pydantic model
+and a SQLAlchemy mapper) costs about 11 M instructions, 5 ms, at every start:
+`pager oncall` would pay that for each of these eight tables. Their column
+types are the ones SQLModel gives its fields (instants in its UTC type), so
+both kinds of table describe one schema, which `tests/test_migrations.py`
+checks against the migrations.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
+from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
 
-from pydantic import ConfigDict
-from sqlalchemy import JSON, Column, ForeignKey, String
-from sqlmodel import Field, SQLModel
-
-
-class Table(SQLModel):
-    """Base of the tables. Rows are built by our code and read from the
-    database, never validated from outside input, so pydantic's validators are
-    built only if something asks for them (`defer_build`), not at start-up."""
-
-    model_config = ConfigDict(defer_build=True)
+metadata = SQLModel.metadata
 
 
-def owned_by(parent: str, kind: type = String):  # noqa: ANN201 - a pydantic FieldInfo
+def owned_by(parent: str, kind: type = String, name: str | None = None) -> Column:
     """The column of a row that belongs to `parent` ("table.column"): indexed,
-    required, and deleted with its parent."""
-    return Field(sa_column=Column(kind, ForeignKey(parent, ondelete="CASCADE"), nullable=False, index=True))
+    required, and deleted with its parent. Unnamed, for a SQLModel field."""
+    key = (name,) if name else ()
+    return Column(*key, kind, ForeignKey(parent, ondelete="CASCADE"), nullable=False, index=True)
 
 
-class Setting(Table, table=True):
-    """Config-level values: `timezone`, `default_service`."""
-
-    key: str = Field(primary_key=True)
-    value: str | None = None
+def _required(name: str, kind: type = String, **kw) -> Column:  # noqa: ANN003
+    return Column(name, kind, nullable=False, **kw)
 
 
-class User(Table, table=True):
-    __tablename__ = "pager_user"
+# Config-level values: `timezone`, `default_service`.
+settings = Table("setting", metadata, Column("key", String, primary_key=True), Column("value", String))
 
-    name: str = Field(primary_key=True)
-    full_name: str | None = None
-    email: str | None = None
+users = Table(
+    "pager_user", metadata,
+    Column("name", String, primary_key=True), Column("full_name", String), Column("email", String),
+)
 
+schedules = Table("schedule", metadata, Column("name", String, primary_key=True), _required("timezone"))
 
-class Schedule(Table, table=True):
-    name: str = Field(primary_key=True)
-    timezone: str
+layers = Table(
+    "layer", metadata,
+    Column("id", Integer, primary_key=True),
+    owned_by("schedule.name", name="schedule"),
+    _required("position", Integer),
+    _required("name"),
+    Column("rotation", String),
+    _required("shift_length", Integer, default=1),
+    Column("handoffs", String),
+    _required("start_local"),  # naive local wall-clock time, ISO (a rule, not an instant)
+    _required("users", JSON),
+    _required("restrict", JSON, default=list),
+)
 
+schedule_overrides = Table(
+    "schedule_override", metadata,
+    Column("id", Integer, primary_key=True),
+    owned_by("schedule.name", name="schedule"),
+    _required("user"),
+    _required("start", UTCDateTime),
+    _required("end", UTCDateTime),
+    _required("source"),  # "config" (replaced by apply) or "cli" (kept across applies)
+    _required("position", Integer, default=0),
+    _required("created_at", UTCDateTime),
+)
 
-class Layer(Table, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    schedule: str = owned_by("schedule.name")
-    position: int
-    name: str
-    rotation: str | None = None
-    shift_length: int = 1
-    handoffs: str | None = None
-    start_local: str  # naive local wall-clock time, ISO (a rule, not an instant)
-    users: list = Field(default_factory=list, sa_type=JSON)
-    restrict: list = Field(default_factory=list, sa_type=JSON)
+escalation_policies = Table(
+    "escalation_policy", metadata,
+    Column("name", String, primary_key=True), _required("repeat", Integer, default=0),
+)
 
+escalation_levels = Table(
+    "escalation_level", metadata,
+    Column("id", Integer, primary_key=True),
+    owned_by("escalation_policy.name", name="policy"),
+    _required("position", Integer),
+    _required("delay_seconds", Integer),
+    _required("targets", JSON),  # ["schedule:x", "user:y"]
+)
 
-class ScheduleOverride(Table, table=True):
-    __tablename__ = "schedule_override"
-
-    id: int | None = Field(default=None, primary_key=True)
-    schedule: str = owned_by("schedule.name")
-    user: str
-    start: datetime
-    end: datetime
-    source: str = "cli"  # "config" (replaced by apply) or "cli" (kept across applies)
-    position: int = 0
-    created_at: datetime
-
-
-class EscalationPolicy(Table, table=True):
-    __tablename__ = "escalation_policy"
-
-    name: str = Field(primary_key=True)
-    repeat: int = 0
-
-
-class EscalationLevel(Table, table=True):
-    __tablename__ = "escalation_level"
-
-    id: int | None = Field(default=None, primary_key=True)
-    policy: str = owned_by("escalation_policy.name")
-    position: int
-    delay_seconds: int
-    targets: list = Field(default_factory=list, sa_type=JSON)  # ["schedule:x", "user:y"]
-
-
-class Service(Table, table=True):
-    name: str = Field(primary_key=True)
-    escalation_policy: str | None = None
-    routing_key: str | None = Field(default=None, unique=True)
-    dedup: str = "key"  # "key" | "service"
-    require_ack_before_resolve: bool = False
+services = Table(
+    "service", metadata,
+    Column("name", String, primary_key=True),
+    Column("escalation_policy", String),
+    Column("routing_key", String, unique=True),
+    _required("dedup", default="key"),  # "key" | "service"
+    _required("require_ack_before_resolve", Boolean, default=False),
+)

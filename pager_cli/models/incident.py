@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import ConfigDict
 from sqlalchemy import JSON, Index, Integer, UniqueConstraint, text
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
-from .config import Table, owned_by
+from .config import owned_by
 
 OPEN_STATUSES = ("triggered", "acknowledged")
 _OPEN_SQL = text("status IN ('triggered', 'acknowledged')")
 _DUE_SQL = text("next_escalation_at IS NOT NULL")
+
+
+class Table(SQLModel):
+    """Base of the incident tables. Rows are built by our code and read from the
+    database, never validated from outside input, so pydantic's validators are
+    built only if something asks for them (`defer_build`), not at start-up."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 def is_open():  # noqa: ANN201 - a SQL expression
@@ -65,7 +74,7 @@ class TimelineEntry(Table, table=True):
     __tablename__ = "timeline"
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = owned_by("incident.id", Integer)
+    incident_id: int = Field(sa_column=owned_by("incident.id", Integer))
     at: datetime
     kind: str  # triggered alert notified escalated acknowledged resolved note reassigned exhausted
     by: str | None = None
@@ -76,7 +85,7 @@ class Page(Table, table=True):
     __table_args__ = (UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = owned_by("incident.id", Integer)
+    incident_id: int = Field(sa_column=owned_by("incident.id", Integer))
     user: str = Field(index=True)
     step: int
     level: int
