@@ -124,26 +124,25 @@ def _put(conn: Connection, kind: str, name: str, **values: Any) -> None:
         conn.execute(sa.insert(table).values({key: name, **values}))
 
 
+def _replace_children(conn: Connection, table: sa.Table, owner: str, name: str, rows: list[dict[str, Any]],
+                      *only: sa.ColumnElement, **fixed: Any) -> None:
+    """Replace the rows of `table` that belong to `name` (those of them that
+    match `only`) by `rows`, numbered by position."""
+    conn.execute(sa.delete(table).where(table.c[owner] == name, *only))
+    if rows:
+        conn.execute(sa.insert(table), [{owner: name, "position": i, **fixed, **row} for i, row in enumerate(rows)])
+
+
 def _write(conn: Connection, kind: str, name: str, value: dict[str, Any], now: datetime) -> None:
     """Create or replace one entity (its children are replaced whole)."""
     if kind == "schedule":
         _put(conn, kind, name, timezone=value["timezone"])
-        layer, override = m.layers, m.schedule_overrides
-        conn.execute(sa.delete(layer).where(layer.c.schedule == name))
-        conn.execute(sa.delete(override).where(override.c.schedule == name, override.c.source == "config"))
-        if value["layers"]:
-            conn.execute(sa.insert(layer), [{"schedule": name, "position": i, **lr} for i, lr in enumerate(value["layers"])])
-        if value["overrides"]:
-            conn.execute(sa.insert(override), [
-                {"schedule": name, "source": "config", "position": i, "created_at": now, **o}
-                for i, o in enumerate(value["overrides"])
-            ])
+        _replace_children(conn, m.layers, "schedule", name, value["layers"])
+        _replace_children(conn, m.schedule_overrides, "schedule", name, value["overrides"],
+                          m.schedule_overrides.c.source == "config", source="config", created_at=now)
     elif kind == "policy":
         _put(conn, kind, name, repeat=value["repeat"])
-        level = m.escalation_levels
-        conn.execute(sa.delete(level).where(level.c.policy == name))
-        if value["levels"]:
-            conn.execute(sa.insert(level), [{"policy": name, "position": i, **lv} for i, lv in enumerate(value["levels"])])
+        _replace_children(conn, m.escalation_levels, "policy", name, value["levels"])
     else:
         _put(conn, kind, name, **value)
 

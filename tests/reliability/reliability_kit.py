@@ -34,9 +34,10 @@ T0 = "2026-11-23T10:00:00Z"
 TIMEOUT = 90.0  # seconds: no single pager process in this suite comes near it unless it hangs
 
 # A small config: one daily rotation, a fast policy (1 minute a level) and a long
-# one (four passes), services for each kind of test, and a service without a
+# one (twelve passes: LONG_POLICY_STEPS steps, one a minute), services for each kind of test, and a service without a
 # policy. Every page is predictable: primary is alice from 2026-11-23T09:00Z to
 # 2026-11-24T09:00Z (bob the day before and the day after).
+LONG_POLICY_STEPS = 24
 CONFIG_YAML = """\
 timezone: UTC
 users:
@@ -61,7 +62,7 @@ escalation_policies:
       - targets: [user:grace, user:heidi]
         delay: 1m
   long:
-    repeat: 3
+    repeat: 11
     levels:
       - targets: [schedule:primary]
         delay: 1m

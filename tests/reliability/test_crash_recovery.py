@@ -30,14 +30,15 @@ from pathlib import Path
 
 import pytest
 
-from reliability_kit import (T0, Collector, Ledger, assert_no_traceback, big_config, config_dump, copy_db, integrity,
-                             kill, make_template, page_lines, query, run, start, wait_for_writer)
+from reliability_kit import (LONG_POLICY_STEPS, T0, Collector, Ledger, assert_no_traceback, big_config, config_dump,
+                             copy_db, integrity, kill, make_template, page_lines, query, run, start, wait_for_writer)
 
 SEED = 20261123
 TRIGGER_KILLS = 8
 ESCALATE_KILLS = 6
 APPLY_KILLS = 8
-DUE_INCIDENTS = 200
+DUE_INCIDENTS = 300  # two batches of the engine (200 + 100)
+BIG = {"users": 300, "schedules": 100, "policies": 50, "services": 125}  # an apply long enough to be hit inside
 START = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 HOT_KEYS = 8
 
@@ -136,23 +137,27 @@ def escalate_chain(db: Path, rng: random.Random) -> Chain:
     setup = run(["--now", T0, "trigger", "-", "--service", "crash"], db, input=records)
     assert setup.code == 0, setup
     chain.printed += page_lines(setup.out)
-    # the long policy steps every minute, 8 steps in all: each attempt's clock is
-    # 30s later, so every attempt has work to do until the kills are done
+    # The kill moments are fractions of how long one uninterrupted run (one
+    # step of every incident) takes on this machine, measured on a copy, so they
+    # land inside the run on a fast machine as on a slow one.
+    took = run(["--now", at(65), "escalate-check"], copy_db(db, db.with_name("escalate-probe.db"))).seconds
+    # the long policy steps every minute, more steps than attempts: each
+    # attempt's clock is a minute later, so every attempt has a step to do
     step = 0
     while chain.kills < ESCALATE_KILLS and chain.attempts < 3 * ESCALATE_KILLS:
         step += 1
-        args = ["--now", at(30 * step + 5), "escalate-check"]
+        args = ["--now", at(60 * step + 5), "escalate-check"]
         proc = start(args, db)
         out, err = Collector(proc.stdout), Collector(proc.stderr)
         out.start(), err.start()
-        if chain.attempts % 3 == 0:  # anywhere, start-up included (a run takes 1–3 s)
-            time.sleep(rng.uniform(0.1, 1.5))
+        if chain.attempts % 3 == 0:  # anywhere, start-up included
+            time.sleep(rng.uniform(0.05, 0.95) * took)
         elif chain.attempts % 3 == 1:  # inside the first batch's transaction
             wait_for_writer(db, proc)
-            time.sleep(rng.uniform(0.0, 0.5))
-        else:  # after a batch was committed and printed
+            time.sleep(rng.uniform(0.0, 0.1) * took)
+        else:  # after the first batch was committed and printed, in the second
             out.first.wait(60)
-            time.sleep(rng.uniform(0.0, 1.0))
+            time.sleep(rng.uniform(0.0, 0.1) * took)
         chain.attempts += 1
         killed = kill(proc)
         chain.kills += killed
@@ -162,11 +167,11 @@ def escalate_chain(db: Path, rng: random.Random) -> Chain:
         chain.printed += page_lines(out.data())
         chain.integrity.append(integrity(db))
     # the next run carries on and finishes everything, exactly once
-    final = run(["--now", at(3600), "escalate-check"], db)
+    final = run(["--now", at(60 * LONG_POLICY_STEPS + 3600), "escalate-check"], db)
     assert_no_traceback(final)
     assert final.code == 0, final
     chain.printed += page_lines(final.out)
-    again = run(["--now", at(3600), "escalate-check"], db)
+    again = run(["--now", at(60 * LONG_POLICY_STEPS + 3600), "escalate-check"], db)
     assert again.code == 0 and again.out == b"", again
     return chain
 
@@ -178,7 +183,7 @@ def apply_chain(db: Path, scratch: Path, template: Path, rng: random.Random) -> 
     files = []
     for variant in (0, 1):
         path = scratch / f"config-{variant}.yaml"
-        path.write_text(big_config(variant))
+        path.write_text(big_config(variant, **BIG))
         files.append(path)
     # what each config looks like after a clean apply, in scratch databases
     dumps = []
@@ -187,6 +192,7 @@ def apply_chain(db: Path, scratch: Path, template: Path, rng: random.Random) -> 
         done = run(["--now", T0, "schedules", "apply", path], clean_db)
         assert done.code == 0, done
         dumps.append(config_dump(clean_db))
+    took = done.seconds  # one uninterrupted apply here: the kill moments are fractions of it
     assert dumps[0] != dumps[1]
     first = run(["--now", T0, "schedules", "apply", files[0]], db)
     assert first.code == 0, first
@@ -200,10 +206,10 @@ def apply_chain(db: Path, scratch: Path, template: Path, rng: random.Random) -> 
         out.start(), err.start()
         writing = False
         if chain.attempts % 4 == 3:  # anywhere, start-up and validation included
-            time.sleep(rng.uniform(0.2, 1.5))
+            time.sleep(rng.uniform(0.05, 0.95) * took)
         elif wait_for_writer(db, proc):  # inside the apply's transaction
             writing = True
-            time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(rng.uniform(0.0, 0.05) * took)
         chain.attempts += 1
         killed = kill(proc)
         chain.kills += killed
@@ -289,15 +295,16 @@ def test_killed_escalate_checks_never_page_twice_and_the_next_run_finishes(crash
     assert chain.kills == ESCALATE_KILLS
     incidents = query(chain.db, "SELECT id, status, escalation_step, next_escalation_at FROM incident")
     assert len(incidents) == DUE_INCIDENTS
-    assert all(row[1:] == ("triggered", 7, None) for row in incidents), incidents[:3]
+    last = LONG_POLICY_STEPS - 1
+    assert all(row[1:] == ("triggered", last, None) for row in incidents), incidents[:3]
     kinds = Counter(query(chain.db, "SELECT incident_id, kind FROM timeline WHERE kind IN ('escalated', 'exhausted')"))
     for incident, *_ in incidents:
-        assert kinds[(incident, "escalated")] == 7 and kinds[(incident, "exhausted")] == 1, incident
+        assert kinds[(incident, "escalated")] == last and kinds[(incident, "exhausted")] == 1, incident
     rows = query(chain.db, "SELECT incident_id, step, user FROM page")
     assert len(rows) == len(set(rows))
     expected = Counter()
     for incident, *_ in incidents:
-        for step in range(8):
+        for step in range(LONG_POLICY_STEPS):
             for user in (["alice"] if step % 2 == 0 else ["grace", "heidi"]):
                 expected[(incident, step, user)] += 1
     assert Counter(rows) == expected
