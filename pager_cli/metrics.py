@@ -162,7 +162,7 @@ class _SQLite:
     @staticmethod
     def joined(values: ColumnElement) -> ColumnElement:
         """The non-NULL values of a column, as one text joined by commas."""
-        return sa.func.group_concat(values, _SEPARATOR)
+        return sa.func.group_concat(values, sa.literal_column(f"'{_SEPARATOR}'"))
 
 
 def _dialect(conn: Connection) -> type[_SQLite]:
@@ -186,8 +186,11 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
 
     # Each group's window is one range of the covering metrics index.
     c = m.Incident.__table__.c
+    # Constants are written into the SQL, not bound: a bound parameter is
+    # fetched again for every row the aggregate reads.
+    zero = sa.literal_column("0")
     per_group = sa.select(
-        sa.func.count(), sa.func.sum(sa.case((c.escalation_step > 0, 1), else_=0)), sa.func.count(c.ack_ms),
+        sa.func.count(), sa.func.count(sa.func.nullif(c.escalation_step, zero)), sa.func.count(c.ack_ms),
         sa.func.min(c.id), sa.func.max(c.id), sql.joined(c.ack_ms), sql.joined(c.resolve_ms),
     ).where(*_is_group(), c.created_at >= since, c.created_at < until)
     by_status: dict[str, int] = {}
@@ -226,23 +229,28 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
 _GROUPED_BY = ("service", "status", "severity")  # the metrics index's leading columns
 
 
+def _distinct(conn: Connection, column: sa.Column, *where: ColumnElement) -> list:
+    """The values of an index's leading column (after those `where` fixes) that
+    occur, in order: a loose index scan, which skips from one value to the next
+    with a `min(column) … > previous` lookup each, so it costs one lookup per
+    value instead of a read of every row."""
+    values = []
+    value = conn.execute(sa.select(sa.func.min(column)).where(*where)).scalar()
+    while value is not None:
+        values.append(value)
+        value = conn.execute(sa.select(sa.func.min(column)).where(*where, column > value)).scalar()
+    return values
+
+
 def _groups(conn: Connection, service: str | None) -> list[tuple[str, str, str]]:
     """Every (service, status, severity) that occurs in the incident table (of
-    `service`, if given), in index order: a loose index scan, which skips from
-    one value to the next with a `min(column) … > previous` lookup each, so it
-    costs a few lookups per group instead of a read of every row."""
+    `service`, if given), in index order, by loose scans of the metrics index."""
     c = m.Incident.__table__.c
     found: list[tuple] = [(service,)] if service is not None else [()]
     for depth in range(len(found[0]), len(_GROUPED_BY)):
         column = c[_GROUPED_BY[depth]]
-        deeper = []
-        for prefix in found:
-            fixed = [c[name] == value for name, value in zip(_GROUPED_BY, prefix)]
-            value = conn.execute(sa.select(sa.func.min(column)).where(*fixed)).scalar()
-            while value is not None:
-                deeper.append((*prefix, value))
-                value = conn.execute(sa.select(sa.func.min(column)).where(*fixed, column > value)).scalar()
-        found = deeper
+        found = [(*prefix, value) for prefix in found
+                 for value in _distinct(conn, column, *(c[name] == v for name, v in zip(_GROUPED_BY, prefix)))]
     return found
 
 
@@ -261,17 +269,20 @@ def _pages_by_user(conn: Connection, since: datetime, until: datetime, service: 
                    first_id: int, last_id: int, incidents: int) -> dict[str, int]:
     """Pages per user for the window's incidents. Ids follow creation, so the
     window's incidents are usually exactly the ids first_id..last_id (when there
-    are as many of them as ids in that range); then the pages are read by that
-    id range from the page index, without a join."""
+    are as many of them as ids in that range); then each user's pages are one
+    range of the (user, incident_id) page index, counted without a join or a
+    sort. Otherwise a join on the window."""
     incident, page = m.Incident, m.Page
-    query = sa.select(page.user, sa.func.count()).group_by(page.user).order_by(page.user)
     if last_id - first_id + 1 == incidents:
-        query = query.where(page.incident_id.between(first_id, last_id))
-    else:
-        query = query.join(incident, incident.id == page.incident_id).where(
-            incident.created_at >= since, incident.created_at < until,
-            *([incident.service == service] if service is not None else []),
-        )
+        count = sa.select(sa.func.count()).select_from(page).where(
+            page.user == sa.bindparam("user"), page.incident_id.between(first_id, last_id))
+        counts = {user: conn.execute(count, {"user": user}).scalar_one() for user in _distinct(conn, page.user)}
+        return {user: n for user, n in counts.items() if n}
+    query = sa.select(page.user, sa.func.count()).group_by(page.user).order_by(page.user)
+    query = query.join(incident, incident.id == page.incident_id).where(
+        incident.created_at >= since, incident.created_at < until,
+        *([incident.service == service] if service is not None else []),
+    )
     return {user: n for user, n in conn.execute(query)}
 
 

@@ -82,11 +82,15 @@ class TimelineEntry(Table, table=True):
 
 
 class Page(Table, table=True):
-    __table_args__ = (UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),
+        # metrics: each user's pages for a range of incidents, from the index alone
+        Index("ix_page_user", "user", "incident_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(sa_column=owned_by("incident.id", Integer))
-    user: str = Field(index=True)
+    user: str
     step: int
     level: int
     at: datetime
