@@ -10,9 +10,10 @@ Times, as real processes, median of several interleaved runs:
 - `import sqlmodel, pager_cli.models`: defining the tables;
 - `pager --help`, and `pager oncall` and `pager escalate-check` against a small
   database with schedules.example.yaml applied, both through the console script
-  and `python -m pager_cli`;
-- where valgrind is installed, the instructions `oncall`, `escalate-check` and
-  the floors execute (callgrind): a figure a busy machine does not move, given
+  and `python -m pager_cli`, and `pager list` (a command that defines the
+  incident tables as SQLModel classes and queries them through the ORM);
+- where valgrind is installed, the instructions `oncall`, `escalate-check`,
+  `list` and the floors execute (callgrind): a figure a busy machine does not move, given
   also in seconds at the speed the floor ran in the same benchmark.
 
     python bench/bench_startup.py             # one line per figure
@@ -52,6 +53,7 @@ def commands(db: Path, quick: bool = False) -> dict[str, list[str]]:
         "oncall": common.pager(db, "oncall"),
         "oncall -m": common.pager(db, "oncall", module=True),
         "escalate-check": common.pager(db, "escalate-check"),
+        "list": common.pager(db, "list"),
         "oncall, no bytecode": common.pager(db, "oncall"),
     }
     shim = common.path_script()
@@ -102,7 +104,8 @@ def run(repeat: int = 5, quick: bool = False) -> list[tuple[str, float, str]]:
                      "reference"))
     for name, label, stack in (("oncall", "pager oncall", "stack table"),
                                ("oncall -m", "python -m pager_cli oncall", "stack table"),
-                               ("escalate-check", "pager escalate-check, empty db", "stack plain")):
+                               ("escalate-check", "pager escalate-check, empty db", "stack plain"),
+                               ("list", "pager list, empty db", "stack table")):
         if name not in wall:
             continue
         rows += [
@@ -124,14 +127,15 @@ def _instruction_rows(cmds: dict[str, list[str]], floor_wall: float, quick: bool
     """The same comparisons in instructions (valgrind), which a busy machine does
     not move: beyond a floor in millions, and in seconds at the speed this run
     measured for the floor (its instructions ÷ its median wall time)."""
-    names = ["floor", "stack plain", "stack table", "oncall", "escalate-check"]
+    names = ["floor", "stack plain", "stack table", "oncall", "escalate-check", "list"]
     counted = {} if quick else common.count_instructions({name: cmds[name] for name in names})
     if not counted or None in counted.values():
         return []
     seconds = lambda n: round(n / counted["floor"] * floor_wall, 3)  # noqa: E731
     rows = [("instructions: python -c 'import sqlmodel' = the floor (M)", round(counted["floor"] / 1e6), "reference")]
     for name, label, stack in (("oncall", "pager oncall", "stack table"),
-                               ("escalate-check", "pager escalate-check, empty db", "stack plain")):
+                               ("escalate-check", "pager escalate-check, empty db", "stack plain"),
+                               ("list", "pager list, empty db", "stack table")):
         over, over_stack = counted[name] - counted["floor"], counted[name] - counted[stack]
         rows += [
             (f"instructions: {label}, beyond the floor (M)", round(over / 1e6), "reference"),
