@@ -28,8 +28,8 @@ one aggregate per group counts it, its escalations and its acknowledgements,
 and hands back its stored durations as two joined strings; Python sorts those
 for exact percentiles (faster than ORDER BY … OFFSET per percentile, or
 fetching values row by row). No GROUP BY sorts the window. Pages are one
-GROUP BY over the window's id range; the days one COUNT each over the same
-index.
+COUNT per user over a range of the (user, incident_id) page index, the
+window's ids; the days one COUNT each over the metrics index.
 The little SQL that differs between engines lives in `_SQLite`.
 """
 
