@@ -104,3 +104,78 @@ def test_invalid_config_is_exit_2_with_every_problem(cli, tmp_path):
     assert "bad.yaml:5:" in r.err and "bad.yaml:7:" in r.err and r.err.rstrip().splitlines()[-1].startswith("Error: ")
     r = cli("schedules", "validate", bad)
     assert r.code == 2 and "Traceback" not in r.err
+
+
+SMALL = """\
+timezone: UTC
+users:
+  alice: {name: Alice}
+  bob: {name: Bob}
+schedules:
+  one:
+    timezone: UTC
+    layers:
+      - {name: l, rotation: daily, start: 2026-11-01T09:00, users: [alice, bob]}
+  two:
+    timezone: Europe/Berlin
+    layers:
+      - {name: l, rotation: weekly, start: 2026-11-01T09:00, users: [bob]}
+escalation_policies:
+  p:
+    levels:
+      - {targets: [schedule:one], delay: 5m}
+services:
+  a: {escalation_policy: p, routing_key: key-1}
+  b: {routing_key: key-2}
+"""
+
+
+def _apply(cli, tmp_path, text: str) -> dict:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    r = cli("schedules", "apply", path, "--json")
+    assert r.code == 0, r
+    return r.json()
+
+
+def test_routing_keys_can_swap_between_services(cli, tmp_path, db_path):
+    """The unique routing key moves from one service to the other in one apply."""
+    _apply(cli, tmp_path, SMALL)
+    swapped = SMALL.replace("key-1", "key-x").replace("key-2", "key-1").replace("key-x", "key-2")
+    assert _apply(cli, tmp_path, swapped)["changed"] == ["service a", "service b"]
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT name, routing_key FROM service ORDER BY name").fetchall() == [("a", "key-2"),
+                                                                                             ("b", "key-1")]
+
+
+def test_a_removed_schedule_takes_its_layers_and_every_override_with_it(cli, tmp_path, db_path):
+    _apply(cli, tmp_path, SMALL)
+    r = cli("schedules", "override", "two", "--user", "alice", "--from", "2026-12-01T09:00", "--to", "2026-12-01T17:00")
+    assert r.code == 0, r
+    without_two = SMALL[:SMALL.index("  two:")] + SMALL[SMALL.index("escalation_policies:"):]
+    assert _apply(cli, tmp_path, without_two)["removed"] == ["schedule two"]
+    con = sqlite3.connect(db_path)
+    for table in ("layer", "schedule_override"):
+        assert con.execute(f"SELECT COUNT(*) FROM {table} WHERE schedule = 'two'").fetchone() == (0,)
+    assert con.execute("SELECT COUNT(*) FROM layer WHERE schedule = 'one'").fetchone() == (1,)
+
+
+def test_a_changed_schedule_is_updated_in_place(cli, tmp_path, db_path):
+    """A new zone rewrites the schedule row and its layers; a command-line
+    override of it stays, with its id."""
+    _apply(cli, tmp_path, SMALL)
+    r = cli("schedules", "override", "one", "--user", "bob", "--from", "2026-12-01T09:00", "--to", "2026-12-01T17:00",
+            "--json")
+    oid = r.json()["id"]
+    assert _apply(cli, tmp_path, SMALL.replace("  one:\n    timezone: UTC", "  one:\n    timezone: Asia/Tokyo"))[
+        "changed"] == ["schedule one"]
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT timezone FROM schedule WHERE name = 'one'").fetchone() == ("Asia/Tokyo",)
+    assert con.execute("SELECT id, user, source FROM schedule_override WHERE schedule = 'one'").fetchall() == [
+        (oid, "bob", "cli")]
+
+
+def test_removing_an_unknown_override_is_not_found(cli, tmp_path):
+    _apply(cli, tmp_path, SMALL)
+    r = cli("schedules", "override-remove", "999")
+    assert r.code == 3 and "no override 999" in r.err, r
