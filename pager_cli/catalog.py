@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from . import models as m
 from .errors import NotFound, UsageError
-from .rotation import Layer, Override, Restrict, Schedule
+from .rotation import Layer, Override, Restrict, Schedule, Shift, on_call
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -139,6 +139,13 @@ def _schedule(session: Session, name: str) -> Schedule:
         layers=tuple(_layer(lr) for lr in layers),
         overrides=tuple(Override(user=o.user, start=o.start, end=o.end, id=o.id) for o in overrides),
     )
+
+
+def shift_at(session: Session, name: str, at: datetime) -> Shift | None:
+    """Who is on call in schedule `name` at `at` (`rotation.on_call`), worked
+    out once per session: a batch of escalations asks it again and again for
+    the same schedule, at the same instant."""
+    return _cached(session, ("shift", name, at), lambda: on_call(schedule(session, name), at))
 
 
 def restrict_to_json(windows: tuple[Restrict, ...]) -> list[dict]:

@@ -20,7 +20,6 @@ from . import models as m
 from .due import due_ids
 from .errors import NotFound
 from .notify import PageMessage, channels_for
-from .rotation import on_call
 from .safetext import one_line
 from .times import iso
 
@@ -66,7 +65,7 @@ def resolve_targets(session: Session, targets: tuple[str, ...], at: datetime) ->
             user = name
         else:
             try:
-                shift = on_call(catalog.schedule(session, name), at)
+                shift = catalog.shift_at(session, name, at)
             except NotFound:
                 found.reasons.append(f"schedule {name} does not exist")
                 continue

@@ -27,5 +27,6 @@ def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the incident tables, load
     if name in _INCIDENT_NAMES:
         from . import incident
 
-        return getattr(incident, name)
+        globals().update({n: getattr(incident, n) for n in _INCIDENT_NAMES})  # asked once, then plain attributes
+        return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
