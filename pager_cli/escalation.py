@@ -168,11 +168,10 @@ def escalate_check(db, now: datetime, batch: int = 200):  # noqa: ANN001 - a Dat
     while True:
         with db.write() as session:
             ids = due_ids(session, now, batch)
+            loaded = {i.id: i for i in session.exec(select(m.Incident).where(col(m.Incident.id).in_(ids)))}
             events: list[Event] = []
-            for incident_id in ids:
-                incident = session.get(m.Incident, incident_id)
-                if incident is not None:
-                    events += advance(session, incident, now)
+            for incident_id in ids:  # the longest due first
+                events += advance(session, loaded[incident_id], now)
         yield from events
         if len(ids) < batch:
             return
