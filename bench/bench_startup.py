@@ -38,6 +38,13 @@ HERE = Path(__file__).resolve().parent
 
 HELP_TARGET = 0.25  # seconds, absolute
 DB_TARGET = 0.10  # seconds above the floor
+# The database commands: (command, label, the stack floor of its kind). The
+# instructions are counted for those run through the console script.
+DB_COMMANDS = (("oncall", "pager oncall", "stack table"),
+               ("oncall -m", "python -m pager_cli oncall", "stack table"),
+               ("escalate-check", "pager escalate-check, empty db", "stack plain"),
+               ("list", "pager list, empty db", "stack table"))
+COUNTED = ("oncall", "escalate-check", "list")
 
 
 def commands(db: Path, quick: bool = False) -> dict[str, list[str]]:
@@ -102,10 +109,7 @@ def run(repeat: int = 5, quick: bool = False) -> list[tuple[str, float, str]]:
     if "help via PATH" in wall:
         rows.append((f"start-up: pager --help via PATH, {common.path_script()} (s)", r(wall["help via PATH"]),
                      "reference"))
-    for name, label, stack in (("oncall", "pager oncall", "stack table"),
-                               ("oncall -m", "python -m pager_cli oncall", "stack table"),
-                               ("escalate-check", "pager escalate-check, empty db", "stack plain"),
-                               ("list", "pager list, empty db", "stack table")):
+    for name, label, stack in DB_COMMANDS:
         if name not in wall:
             continue
         rows += [
@@ -127,15 +131,13 @@ def _instruction_rows(cmds: dict[str, list[str]], floor_wall: float, quick: bool
     """The same comparisons in instructions (valgrind), which a busy machine does
     not move: beyond a floor in millions, and in seconds at the speed this run
     measured for the floor (its instructions ÷ its median wall time)."""
-    names = ["floor", "stack plain", "stack table", "oncall", "escalate-check", "list"]
+    names = ["floor", "stack plain", "stack table", *COUNTED]
     counted = {} if quick else common.count_instructions({name: cmds[name] for name in names})
     if not counted or None in counted.values():
         return []
     seconds = lambda n: round(n / counted["floor"] * floor_wall, 3)  # noqa: E731
     rows = [("instructions: python -c 'import sqlmodel' = the floor (M)", round(counted["floor"] / 1e6), "reference")]
-    for name, label, stack in (("oncall", "pager oncall", "stack table"),
-                               ("escalate-check", "pager escalate-check, empty db", "stack plain"),
-                               ("list", "pager list, empty db", "stack table")):
+    for name, label, stack in (command for command in DB_COMMANDS if command[0] in COUNTED):
         over, over_stack = counted[name] - counted["floor"], counted[name] - counted[stack]
         rows += [
             (f"instructions: {label}, beyond the floor (M)", round(over / 1e6), "reference"),
