@@ -278,11 +278,10 @@ def _pages_by_user(conn: Connection, since: datetime, until: datetime, service: 
             page.user == sa.bindparam("user"), page.incident_id.between(first_id, last_id))
         counts = {user: conn.execute(count, {"user": user}).scalar_one() for user in _distinct(conn, page.user)}
         return {user: n for user, n in counts.items() if n}
-    query = sa.select(page.user, sa.func.count()).group_by(page.user).order_by(page.user)
-    query = query.join(incident, incident.id == page.incident_id).where(
+    query = sa.select(page.user, sa.func.count()).join(incident, incident.id == page.incident_id).where(
         incident.created_at >= since, incident.created_at < until,
         *([incident.service == service] if service is not None else []),
-    )
+    ).group_by(page.user).order_by(page.user)
     return {user: n for user, n in conn.execute(query)}
 
 
