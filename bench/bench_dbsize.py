@@ -48,8 +48,8 @@ def alerts(n: int) -> Path:
 
 def _trigger_in_process(db: Path, data: Path) -> str:
     """The fallback: incidents.trigger for each alert, 500 to a transaction."""
-    from pager_cli import incidents
-    from pager_cli.db import open_database
+    from pager_cli.incidents import lifecycle as incidents
+    from pager_cli.store.db import open_database
     from pager_cli.times import parse_iso
 
     now = parse_iso(common.NOW)

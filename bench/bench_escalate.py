@@ -151,9 +151,9 @@ def build(path: Path, sizes: tuple[int, int, int]) -> None:
     models and the engine's own due query."""
     from sqlmodel import select
 
-    from pager_cli import models as m
-    from pager_cli.db import open_database
-    from pager_cli.due import due_ids
+    from pager_cli.store import tables as m
+    from pager_cli.store.db import open_database
+    from pager_cli.escalation.due import due_ids
 
     resolved, open_, due = sizes
     common.apply_config(path)

@@ -46,7 +46,7 @@ if str(ROOT) not in sys.path:
 
 
 def database_path(incidents: int = INCIDENTS) -> Path:
-    from pager_cli.migrations import LATEST
+    from pager_cli.store.migrations import LATEST
 
     return CACHE / f"metrics-{incidents}-schema{LATEST}-gen{GENERATOR}.db"
 
@@ -115,8 +115,8 @@ def build(path: Path, incidents: int = INCIDENTS, log=print) -> Path:  # noqa: A
     form reads back through the models."""
     from sqlmodel import select
 
-    from pager_cli import models as m
-    from pager_cli.db import open_database
+    from pager_cli.store import tables as m
+    from pager_cli.store.db import open_database
 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")

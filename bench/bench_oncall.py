@@ -13,8 +13,8 @@ import statistics
 import time as clock
 from datetime import datetime, time, timedelta
 
-from pager_cli import rotation
-from pager_cli.rotation import Layer, Override, Restrict, Schedule, on_call
+from pager_cli.schedules import rotation
+from pager_cli.schedules.rotation import Layer, Override, Restrict, Schedule, on_call
 from pager_cli.times import UTC
 
 CALLS = 200

@@ -7,7 +7,7 @@ Times, as real processes, median of several interleaved runs:
   SQLModel and runs a command, `plain` (prints nothing, like escalate-check with
   nothing due) or `table` (imports dateutil's rrule and prints a Rich table, like
   oncall): what a command pays for its libraries before any pager code runs;
-- `import sqlmodel, pager_cli.models`: defining the tables;
+- `import sqlmodel, pager_cli.store.tables`: defining the tables;
 - `pager --help`, and `pager oncall` and `pager escalate-check` against a small
   database with schedules.example.yaml applied, both through the console script
   and `python -m pager_cli`, and `pager list` (a command that defines the
@@ -54,7 +54,7 @@ def commands(db: Path, quick: bool = False) -> dict[str, list[str]]:
         "floor": [py, "-c", "import sqlmodel"],
         "stack plain": [py, str(HERE / "stack_floor.py"), "plain"],
         "stack table": [py, str(HERE / "stack_floor.py"), "table"],
-        "models": [py, "-c", "import sqlmodel, pager_cli.models"],
+        "models": [py, "-c", "import sqlmodel, pager_cli.store.tables"],
         "help": common.pager(None, "--help", now=None),
         "help -m": common.pager(None, "--help", module=True, now=None),
         "oncall": common.pager(db, "oncall"),
@@ -97,7 +97,7 @@ def run(repeat: int = 5, quick: bool = False) -> list[tuple[str, float, str]]:
         ("  beyond the floor (s)", beyond("stack plain"), "reference"),
         ("start-up: stack floor with a Rich table + dateutil (s)", r(wall["stack table"]), "reference"),
         ("  beyond the floor (s)", beyond("stack table"), "reference"),
-        ("start-up: import sqlmodel + pager_cli.models (s)", r(wall["models"]), "reference"),
+        ("start-up: import sqlmodel + pager_cli.store.tables (s)", r(wall["models"]), "reference"),
         ("  beyond the floor (s)", beyond("models"), "reference"),
         ("  beyond the floor, CPU time (s)", beyond("models", "cpu"), "reference"),
         ("start-up: pager --help (s)", r(wall["help"]), f"< {HELP_TARGET}"),

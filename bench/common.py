@@ -236,7 +236,7 @@ def fingerprint(*parts: object) -> str:
 
 
 def schema_version() -> int:
-    from pager_cli.migrations import LATEST
+    from pager_cli.store.migrations import LATEST
 
     return LATEST
 

@@ -34,7 +34,7 @@ def db_path(tmp_path) -> Path:
 
 @pytest.fixture
 def db(db_path):
-    from pager_cli.db import open_database
+    from pager_cli.store.db import open_database
 
     database = open_database(str(db_path))
     yield database

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from conftest import EXAMPLE
-from pager_cli import apply as apply_module
-from pager_cli import models as m
+from pager_cli.config import apply as apply_module
+from pager_cli.store import tables as m
 
 
 def dump(path) -> list:

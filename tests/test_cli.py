@@ -82,7 +82,7 @@ def _run_counting(argv: list[str], tmp_path) -> str:
             f"sys.argv = ['pager', *{argv!r}]\n"
             "from pager_cli.cli import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "loaded = [m for m in ('pager_cli.models', 'pager_cli.models.incident', 'pager_cli.escalation', 'rich')\n"
+            "loaded = [m for m in ('pager_cli.store.tables', 'pager_cli.store.tables.incident', 'pager_cli.escalation.engine', 'rich')\n"
             "          if m in sys.modules]\n"
             "from sqlmodel.main import default_registry\n"
             "print('BUILT', len(built), 'LOADED', loaded, 'MAPPED', len(default_registry.mappers))\n")
@@ -113,6 +113,6 @@ def test_oncall_defines_no_incident_tables(tmp_path):
     tables, and the configuration tables are Core tables: no SQLModel class
     (a pydantic model and a mapper, costly at start-up) is built at all."""
     out = _run_counting(["oncall"], tmp_path)
-    assert "pager_cli.models'" in out and "pager_cli.models.incident" not in out
+    assert "pager_cli.store.tables'" in out and "pager_cli.store.tables.incident" not in out
     assert out.rstrip().endswith("MAPPED 0")
     assert _run_counting(["list"], tmp_path).rstrip().endswith("MAPPED 3")

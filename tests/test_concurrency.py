@@ -8,7 +8,7 @@ import sys
 
 from sqlmodel import select
 
-from pager_cli import models as m
+from pager_cli.store import tables as m
 from scenario import write_scenario
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pager_cli import rotation
-from pager_cli.config import Config, Target, load_config, load_config_text
+from pager_cli.schedules import rotation
+from pager_cli.config.schema import Config, Target, load_config, load_config_text
 from pager_cli.errors import ConfigError, NotFound
 from pager_cli.times import UTC
 

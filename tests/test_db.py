@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import run_pager
-from pager_cli.db import open_database
+from pager_cli.store.db import open_database
 
 
 def test_database_file_is_created_0600_with_parents(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from conftest import run_pager
-from pager_cli import models as m
+from pager_cli.store import tables as m
 from scenario import write_scenario
 
 

@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlmodel import select
 
-from pager_cli import models as m
-from pager_cli.incidents import TRANSITIONS, auto_key
+from pager_cli.store import tables as m
+from pager_cli.incidents.lifecycle import TRANSITIONS, auto_key
 from scenario import write_scenario
 
 T0 = "2026-11-23T10:00:00Z"  # alice holds primary (day 22 since 11-01 09:00 → even → alice)

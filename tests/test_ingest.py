@@ -18,8 +18,8 @@ import pytest
 from sqlmodel import select
 
 from conftest import FIXTURES, run_pager
-from pager_cli import models as m
-from pager_cli.incidents import auto_key
+from pager_cli.store import tables as m
+from pager_cli.incidents.lifecycle import auto_key
 from scenario import SCENARIO_YAML, write_scenario
 
 T0 = "2026-11-23T10:00:00Z"  # alice holds `primary` then
@@ -347,7 +347,7 @@ def test_acknowledge_and_resolve_by_title(setup, db):
 def test_batches_commit_when_full_or_when_the_first_record_is_old(setup, db):
     """The batching rule itself, on a clock the test moves."""
     from pager_cli.alert_formats import read_alerts
-    from pager_cli.ingest import Ingest
+    from pager_cli.app.ingest import Ingest
     from pager_cli.times import UTC
 
     now = [0.0]

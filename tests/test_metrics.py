@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import run_pager, utc
-from pager_cli import incidents, metrics
-from pager_cli import models as m
+from pager_cli.incidents import lifecycle as incidents
+from pager_cli.metrics import report as metrics
+from pager_cli.store import tables as m
 
 T0 = utc("2026-11-23T09:00:00")
 DAY = ["--since", "2026-11-23T00:00:00Z", "--until", "2026-11-24T00:00:00Z"]

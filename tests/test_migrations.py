@@ -8,11 +8,11 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from pager_cli import models
-from pager_cli.models import incident  # noqa: F401 - every table in SQLModel.metadata
-from pager_cli.db import open_database
+from pager_cli.store import tables as models
+from pager_cli.store.tables import incident  # noqa: F401 - every table in SQLModel.metadata
+from pager_cli.store.db import open_database
 from pager_cli.errors import DatabaseError
-from pager_cli.migrations import LATEST, MIGRATIONS
+from pager_cli.store.migrations import LATEST, MIGRATIONS
 from sqlmodel import SQLModel
 
 

@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pager_cli.errors import UsageError
-from pager_cli.rotation import (
+from pager_cli.schedules.rotation import (
     HORIZON,
     Layer,
     Override,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from pager_cli import models as m
+from pager_cli.store import tables as m
 from pager_cli.cli.watch import TickClock
 from scenario import write_scenario
 
@@ -135,7 +135,7 @@ def test_live_clock_is_read_afresh_each_tick():
 def test_sigterm_during_a_write_lets_the_step_finish(setup, db, monkeypatch):
     """The signal lands inside the escalation transaction: the step still
     commits whole and its pages are printed, then watch stops, exit 0."""
-    from pager_cli import escalation
+    from pager_cli.escalation import engine as escalation
 
     setup("--now", "2026-11-23T10:00:00Z", "trigger", "-s", "payments", "DB down")
     real_advance = escalation.advance

@@ -12,7 +12,7 @@ import typer
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from ..db import Database
+    from ..store.db import Database
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
@@ -29,7 +29,7 @@ class Ctx:
 
     def db(self) -> "Database":
         if self._db is None:
-            from ..db import open_database
+            from ..store.db import open_database
 
             self._db = open_database(self.db_option)
         return self._db
@@ -41,7 +41,7 @@ class Ctx:
 
         if self.tz_option:
             return zone(self.tz_option)
-        from ..catalog import config_timezone
+        from ..config.catalog import config_timezone
 
         return zone(config_timezone(self.db()) or "UTC")
 

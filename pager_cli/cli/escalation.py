@@ -14,13 +14,13 @@ from .context import Ctx, get
 def run_check(c: Ctx, now: datetime | None = None) -> list:
     """One pass of the escalation engine at `now` (default `c.now()`); prints
     each page and step as its batch commits. Returns the events."""
-    from ..due import anything_due
+    from ..escalation.due import anything_due
 
     now = now or c.now()
     if not anything_due(c.db(), now):
         return []
-    from ..escalation import escalate_check
-    from ..notify import deliver
+    from ..escalation.engine import escalate_check
+    from ..notify.console import deliver
 
     done = []
     for event in escalate_check(c.db(), now):

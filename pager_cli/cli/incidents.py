@@ -30,7 +30,7 @@ def who(by: str | None) -> str:
 
 
 def deliver(events, as_json: bool) -> None:  # noqa: ANN001
-    from ..notify import deliver as send
+    from ..notify.console import deliver as send
 
     send([e.page for e in events if e.page is not None], quiet=as_json)
 
@@ -62,7 +62,7 @@ def trigger(
         from ..errors import UsageError
 
         raise UsageError("trigger needs a TITLE (or `-` to read alerts from stdin)", hint='pager trigger --service payments "DB down"')
-    from .. import incidents
+    from ..incidents import lifecycle as incidents
     from ..errors import UsageError
     from ..severity import normalize_severity
 
@@ -113,7 +113,7 @@ def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None
                 by: str | None, as_json: bool) -> None:
     """Run `action` on each incident in its own transaction; report each; exit
     with the worst code."""
-    from .. import incidents
+    from ..incidents import lifecycle as incidents
     from ..errors import PagerError, UsageError
 
     c = get(ctx, as_json)
@@ -194,7 +194,7 @@ def note(
     json_: JsonFlag = False,
 ) -> None:
     """Add a note to an incident's timeline."""
-    from .. import incidents
+    from ..incidents import lifecycle as incidents
 
     c = get(ctx, json_)
     now = c.now()
@@ -218,7 +218,7 @@ def list_(
     json_: JsonFlag = False,
 ) -> None:
     """List incidents, newest first (default: the open ones)."""
-    from .. import incidents
+    from ..incidents import lifecycle as incidents
 
     c = get(ctx, json_)
     start = c.time(since) if since else None
@@ -259,7 +259,7 @@ def show(
     json_: JsonFlag = False,
 ) -> None:
     """One incident with its full timeline."""
-    from .. import incidents
+    from ..incidents import lifecycle as incidents
 
     c = get(ctx, json_)
     with c.db().read() as session:
@@ -303,7 +303,8 @@ def _by(at, by, tz) -> str:  # noqa: ANN001
 
 def services(ctx: typer.Context, json_: JsonFlag = False) -> None:
     """Each service: healthy or not (open incidents), its escalation policy."""
-    from .. import catalog, incidents
+    from ..config import catalog
+    from ..incidents import lifecycle as incidents
 
     c = get(ctx, json_)
     with c.db().read() as session:

@@ -36,7 +36,7 @@ from . import output
 from .context import Ctx
 
 if TYPE_CHECKING:
-    from ..ingest import Batch
+    from ..app.ingest import Batch
 
 _READ_SIZE = 64 * 1024
 _PROGRESS_AFTER = 1.0  # seconds before a stream counts as long
@@ -44,9 +44,9 @@ _PROGRESS_AFTER = 1.0  # seconds before a stream counts as long
 
 def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, batch_latency: str) -> int:
     """Ingest the alerts on stdin; the exit code."""
-    from .. import catalog
+    from ..config import catalog
     from ..alert_formats import read_alerts
-    from ..ingest import Ingest
+    from ..app.ingest import Ingest
     from ..times import current_time, parse_duration
     from .incidents import who
 
@@ -119,7 +119,7 @@ class _Report:
     def __init__(self, as_json: bool):
         from collections import Counter
 
-        from ..ingest import ACTIONS
+        from ..app.ingest import ACTIONS
 
         self.as_json = as_json
         self.counts = Counter(dict.fromkeys(ACTIONS, 0))
@@ -127,7 +127,7 @@ class _Report:
         self.progress = _Progress(as_json)
 
     def __call__(self, batch: "Batch") -> None:
-        from ..notify import deliver
+        from ..notify.console import deliver
 
         deliver(batch.pages, quiet=self.as_json)
         counts, lines = self.counts, []

@@ -27,7 +27,7 @@ def metrics(
 
     Example: `pager metrics --since 2026-11-01 --until 2026-12-01 --service payments`
     """
-    from .. import metrics as domain
+    from ..metrics import report as domain
 
     c = get(ctx, json_)
     end = c.time(until) if until else c.now()

@@ -16,7 +16,7 @@ GAP_WINDOW = timedelta(days=28)
 
 
 def _load(path: str):  # noqa: ANN202
-    from ..config import load_config
+    from ..config.schema import load_config
 
     return load_config(path)
 
@@ -30,7 +30,7 @@ def validate(
 
     Also warns (exit 0) about gaps where nobody is on call in the next 4 weeks.
     """
-    from ..rotation import gaps
+    from ..schedules.rotation import gaps
 
     c = get(ctx)
     config = _load(file)
@@ -62,7 +62,7 @@ def apply(
     """Write the config into the database in one transaction (all or nothing) and
     print what was created, changed and removed. Applying the same file twice
     changes nothing; overrides added with `schedules override` are kept."""
-    from ..apply import apply_config
+    from ..config.apply import apply_config
 
     c = get(ctx, json_)
     config = _load(file)
@@ -86,8 +86,8 @@ def apply(
 @schedules_app.command("list")
 def list_(ctx: typer.Context, json_: JsonFlag = False) -> None:
     """Schedules, their zone, who is on call now and until when."""
-    from .. import catalog
-    from ..rotation import on_call
+    from ..config import catalog
+    from ..schedules.rotation import on_call
 
     c = get(ctx, json_)
     now = c.now()
@@ -138,9 +138,9 @@ def show(
     json_: JsonFlag = False,
 ) -> None:
     """The final shifts in a window, overrides applied, as a table and a timeline."""
-    from .. import catalog
+    from ..config import catalog
     from ..errors import UsageError
-    from ..rotation import final_shifts
+    from ..schedules.rotation import final_shifts
     from ..times import iso
 
     c = get(ctx, json_)
@@ -177,7 +177,7 @@ def override(
 ) -> None:
     """Add temporary cover: USER is on call in NAME from --from to --to. Kept
     across `schedules apply`."""
-    from .. import catalog
+    from ..config import catalog
     from ..times import iso
 
     c = get(ctx, json_)
@@ -200,7 +200,7 @@ def overrides(
     json_: JsonFlag = False,
 ) -> None:
     """The overrides of a schedule, from the config and the command line."""
-    from .. import catalog
+    from ..config import catalog
     from ..times import iso
 
     c = get(ctx, json_)
@@ -227,7 +227,7 @@ def override_remove(
     override_id: Annotated[int, typer.Argument(metavar="ID", help="Override id (see `schedules overrides`).")],
 ) -> None:
     """Remove an override. One from the config file comes back at the next apply."""
-    from .. import catalog
+    from ..config import catalog
 
     c = get(ctx)
     with c.db().write() as session:
@@ -243,8 +243,8 @@ def oncall(
     json_: JsonFlag = False,
 ) -> None:
     """Who is on call, now or --at a TIME, and until when."""
-    from .. import catalog
-    from ..rotation import on_call
+    from ..config import catalog
+    from ..schedules.rotation import on_call
 
     c = get(ctx, json_)
     when = c.time(at) if at else c.now()

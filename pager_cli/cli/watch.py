@@ -37,8 +37,8 @@ from .escalation import run_check
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from ..escalation import Event
-    from ..rotation import Shift
+    from ..escalation.engine import Event
+    from ..schedules.rotation import Shift
 
 MIN_INTERVAL = timedelta(seconds=1)
 SLICE = 0.1  # seconds: how soon a stop request ends the sleep between ticks
@@ -145,7 +145,7 @@ class Snapshot:
     activity: list["Event"]  # newest first
 
     def to_json(self) -> dict:
-        from .. import incidents
+        from ..incidents import lifecycle as incidents
         from ..times import iso
 
         return {
@@ -160,9 +160,10 @@ class Snapshot:
 
 def snapshot(c: Ctx, now: datetime) -> Snapshot:
     """Everything a frame shows, read in one transaction on the calling thread."""
-    from .. import catalog, incidents
-    from ..escalation import latest_activity
-    from ..rotation import on_call
+    from ..config import catalog
+    from ..incidents import lifecycle as incidents
+    from ..escalation.engine import latest_activity
+    from ..schedules.rotation import on_call
 
     with c.db().read() as session:
         on_call_now = [(name, on_call(catalog.schedule(session, name), now)) for name in catalog.schedule_names(session)]

@@ -317,9 +317,9 @@ def make_template(folder: Path, config_text: str = CONFIG_YAML, now: str = T0) -
     (no subprocess), checkpointed so that the one file can be copied."""
     from datetime import datetime
 
-    from pager_cli.apply import apply_config
-    from pager_cli.config import load_config_text
-    from pager_cli.db import open_database
+    from pager_cli.config.apply import apply_config
+    from pager_cli.config.schema import load_config_text
+    from pager_cli.store.db import open_database
     from pager_cli.times import UTC, parse_time
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlmodel import Session
 
-from . import models as m
-from .errors import NotFound, UsageError
-from .rotation import Layer, Override, Restrict, Schedule, Shift, on_call
+from ..store import tables as m
+from ..errors import NotFound, UsageError
+from ..schedules.rotation import Layer, Override, Restrict, Schedule, Shift, on_call
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

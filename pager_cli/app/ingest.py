@@ -56,11 +56,12 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Row
 
-from . import catalog, incidents
-from . import models as m
-from .alert_formats import Alert
-from .errors import Conflict
-from .notify import PageMessage
+from ..config import catalog
+from ..incidents import lifecycle as incidents
+from ..store import tables as m
+from ..alert_formats import Alert
+from ..errors import Conflict
+from ..notify.console import PageMessage
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_LATENCY = 1.0  # seconds

@@ -15,13 +15,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from . import catalog
-from . import models as m
+from ..config import catalog
+from ..store import tables as m
 from .due import due_ids
-from .errors import NotFound
-from .notify import PageMessage, channels_for
-from .safetext import one_line
-from .times import iso
+from ..errors import NotFound
+from ..notify.console import PageMessage, channels_for
+from ..safetext import one_line
+from ..times import iso
 
 
 @dataclass

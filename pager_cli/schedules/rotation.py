@@ -58,8 +58,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 from zoneinfo import ZoneInfo
 
-from .errors import UsageError
-from .times import localize, to_utc, zone
+from ..errors import UsageError
+from ..times import localize, to_utc, zone
 
 if TYPE_CHECKING:  # dateutil is imported where a handoffs rule is first laid out
     from dateutil.rrule import rrule

@@ -22,11 +22,12 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainValidat
                       StrictInt, StrictStr, ValidationError, ValidationInfo, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
-from . import times, yaml_lines
-from .errors import ConfigError, NotFound, UsageError
+from .. import times
+from . import yaml_lines
+from ..errors import ConfigError, NotFound, UsageError
 
 if TYPE_CHECKING:
-    from . import rotation
+    from ..schedules import rotation
 
 MAX_BYTES = 256 * 1024  # a real config is a few KB; the YAML loader and the checks are pure Python
 MIN_YEAR, MAX_YEAR = 1970, 9000
@@ -409,7 +410,7 @@ class Config(BaseModel):
     def to_schedule(self, name: str) -> rotation.Schedule:
         """The `rotation.Schedule` for schedule `name`: layer starts stay naive local
         wall-clock times, overrides become UTC instants (ids None, file order)."""
-        from . import rotation
+        from ..schedules import rotation
 
         if name not in self.schedules:
             raise NotFound(f"unknown schedule {name!r}", hint=f"schedules in {self._source}: "

@@ -16,12 +16,13 @@ from sqlalchemy import func
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
 
-from . import catalog, escalation
-from . import models as m
-from .alert_formats import MAX_TITLE_CHARS as TITLE_MAX
-from .errors import Conflict, NotFound, UsageError
-from .escalation import Event, add_timeline
-from .times import iso
+from ..config import catalog
+from ..escalation import engine as escalation
+from ..store import tables as m
+from ..alert_formats import MAX_TITLE_CHARS as TITLE_MAX
+from ..errors import Conflict, NotFound, UsageError
+from ..escalation.engine import Event, add_timeline
+from ..times import iso
 
 NOOP = "noop"
 

@@ -45,10 +45,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from . import models as m
-from .errors import NotFound, UsageError
-from .severity import SEVERITIES
-from .times import UTC, iso, localize, to_utc
+from ..store import tables as m
+from ..errors import NotFound, UsageError
+from ..severity import SEVERITIES
+from ..times import UTC, iso, localize, to_utc
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_WINDOW = timedelta(days=3660)

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from . import models as m
+from ..store import tables as m
 from .catalog import restrict_to_json
-from .times import to_utc
+from ..times import to_utc
 
 
 @dataclass

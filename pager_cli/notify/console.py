@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Protocol
 
-from .safetext import one_line
+from ..safetext import one_line
 
 
 @dataclass(frozen=True)

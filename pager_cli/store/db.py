@@ -19,7 +19,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from .errors import DatabaseError, UsageError
+from ..errors import DatabaseError, UsageError
 from .migrations import LATEST, MIGRATIONS
 
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for the lock; env PAGER_BUSY_TIMEOUT
