@@ -26,7 +26,9 @@ def send_many(jobs: Iterable[Job], deadline_s: float = DEFAULT_DEADLINE, paralle
               on_result: Callable[[int, Result], None] | None = None) -> list[Result]:
     """Send every job, `parallel` at a time; one Result per job, in the jobs'
     order. `on_result(index, result)` is called from the worker thread as each
-    send finishes before the deadline (to record outcomes as they come)."""
+    send finishes before the deadline (to record outcomes as they come); it may
+    run just after `send_many` has returned, if the deadline fell in between:
+    the returned list is what counts."""
     from . import send
 
     jobs = list(jobs)
