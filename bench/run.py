@@ -42,6 +42,7 @@ BENCHES = {
     "dbsize": "bench_dbsize",
     "metrics": "bench_metrics",
     "ingest": "bench_ingest",
+    "deliveries": "bench_deliveries",
 }
 HEAVY = {"metrics", "ingest"}  # skipped by --quick unless their run() takes `quick`
 _TARGET = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*(-?[0-9][0-9_,]*(?:\.[0-9]+)?)")
