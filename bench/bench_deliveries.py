@@ -73,7 +73,7 @@ def _document(n: int) -> dict:
 
 def deliver(count: int, protocol: str) -> tuple[float, int]:
     """(seconds, deliveries sent) for `count` deliveries to a fresh receiver."""
-    from pager_cli.channels import DEFAULT_PARALLEL, Contact, Job, Message, send_many, webhook
+    from pager_cli.notify.channels import DEFAULT_PARALLEL, Contact, Job, Message, send_many, webhook
 
     receiver = subprocess.Popen([common.python(), "-c", RECEIVER, protocol, str(LATENCY)],
                                 stdout=subprocess.PIPE, text=True)
@@ -97,7 +97,7 @@ def deliver(count: int, protocol: str) -> tuple[float, int]:
 
 
 def run(quick: bool = False) -> list[tuple[str, object, str]]:
-    from pager_cli.channels import DEFAULT_PARALLEL
+    from pager_cli.notify.channels import DEFAULT_PARALLEL
 
     count = QUICK if quick else DELIVERIES
     limit = DEFAULT_PARALLEL / LATENCY

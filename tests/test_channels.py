@@ -23,7 +23,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from pager_cli.channels import FAILED, RETRY, SENT, Contact, Job, Message, Result, SmtpConfig, send, send_many
+from pager_cli.notify.channels import FAILED, RETRY, SENT, Contact, Job, Message, Result, SmtpConfig, send, send_many
 
 SECRET = "hmac-secret-5f1c2e"
 TOKEN = "Bearer tok-9a8b7c6d"
@@ -74,7 +74,7 @@ def server():
     srv.clear()
     if srv.is_running():
         srv.stop()
-    from pager_cli.channels import webhook
+    from pager_cli.notify.channels import webhook
 
     webhook.close_idle()
 
@@ -188,7 +188,7 @@ class KeepAliveReceiver:
 
 
 def test_webhook_reuses_its_connection_and_survives_the_receiver_closing_it():
-    from pager_cli.channels import webhook
+    from pager_cli.notify.channels import webhook
 
     receiver = KeepAliveReceiver(idle=0.3)
     contact = Contact("hook", "webhook", receiver.url)
@@ -497,7 +497,7 @@ def test_apprise_logs_never_show_the_url_even_with_debug_logging(tmp_path):
     code = textwrap.dedent(f"""
         import logging, socket
         logging.basicConfig(level=logging.DEBUG)
-        from pager_cli.channels import Contact, Message, send
+        from pager_cli.notify.channels import Contact, Message, send
         from tests_helper_port import port
         r = send(Contact("push", "apprise", f"json://127.0.0.1:{{port}}/ntfy/s3cr3t-path?token=tok-q"),
                  Message({{"event": "test", "delivery": 1, "text": "hello"}}))
@@ -605,7 +605,7 @@ def test_no_secret_reaches_a_result_or_a_repr(server, tmp_path):
 
 
 def test_importing_channels_loads_no_sending_library():
-    code = ("import sys, pager_cli.channels; "
+    code = ("import sys, pager_cli.notify.channels; "
             "print(sorted(m for m in ('apprise', 'smtplib', 'http.client', 'urllib.request', 'ssl') "
             "if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

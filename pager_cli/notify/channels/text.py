@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from ..safetext import one_line, printable
+from ...safetext import one_line, printable
 
 _HEADLINE = {
     "page": "You are paged.",

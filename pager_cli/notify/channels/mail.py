@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from ..safetext import one_line
+from ...safetext import one_line
 from .model import FAILED, RETRY, SENT, Contact, Message, Result, SmtpConfig, network_error
 
 _contexts: dict[str | None, ssl.SSLContext] = {}
