@@ -94,19 +94,12 @@ def _stdin_piped() -> bool:
 
 
 def _details(text: str | None) -> dict:
-    import json
-
-    from ..errors import UsageError
-
+    """--details: a JSON object under the rules of a stdin record (exit 2 otherwise)."""
     if not text:
         return {}
-    try:
-        doc = json.loads(text)
-    except ValueError as e:
-        raise UsageError(f"--details is not JSON: {e}") from None
-    if not isinstance(doc, dict):
-        raise UsageError("--details must be a JSON object")
-    return doc
+    from ..alert_formats import parse_details
+
+    return parse_details(text)
 
 
 def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None, service: str | None,
