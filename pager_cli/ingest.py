@@ -59,7 +59,7 @@ from sqlalchemy.engine import Row
 from . import catalog, incidents
 from . import models as m
 from .alert_formats import Alert
-from .errors import Conflict
+from .errors import Conflict, UsageError
 from .notify import PageMessage
 
 DEFAULT_BATCH_SIZE = 500
@@ -290,7 +290,7 @@ class _Apply:
                 outcome = incidents.acknowledge(self.session, self.now, incident, self.by)
             else:
                 outcome = incidents.resolve(self.session, self.now, incident, self.by)
-        except Conflict as e:
+        except (Conflict, UsageError) as e:  # forbidden, or dated before the incident
             result.error = e.message
             return False
         if outcome.action == incidents.NOOP:

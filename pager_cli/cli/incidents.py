@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import output
-from .context import JsonFlag, get
+from .context import JsonFlag, get, require_utf8
 
 ByOption = Annotated[Optional[str], typer.Option("--by", metavar="WHO", help="Who does it (default: $PAGER_USER, then the login name).")]
 KeyOption = Annotated[Optional[str], typer.Option("--key", metavar="KEY", help="Find the open incident with this dedup key instead of an id.")]
@@ -18,15 +18,18 @@ ServiceFilter = Annotated[Optional[str], typer.Option("--service", "-s", metavar
 
 
 def who(by: str | None) -> str:
+    """--by, else $PAGER_USER, else the login name; exit 2 when the one it takes
+    is not valid UTF-8."""
     if by:
         return by
     env = os.environ.get("PAGER_USER")
     if env:
-        return env
+        return require_utf8(env, "PAGER_USER")
     try:
-        return getpass.getuser()
+        login = getpass.getuser()
     except Exception:  # no login name in a container
         return "unknown"
+    return require_utf8(login, "the login name", hint="set PAGER_USER or give --by")
 
 
 def deliver(events, as_json: bool) -> None:  # noqa: ANN001

@@ -120,7 +120,7 @@ def local_time(value, tz) -> str:  # noqa: ANN001
     return shown.strftime("%Y-%m-%d %H:%M ") + (shown.tzname() or "")
 
 
-def table(*columns: str, title: str | None = None, fold: tuple[str, ...] = ()):  # noqa: ANN201
+def table(*columns: str, title: "str | Text | None" = None, fold: tuple[str, ...] = ()):  # noqa: ANN201
     """A plain Rich table with our column headers. Columns named in `fold` (and
     the last one) wrap long text; the others (ids, times, states) keep one line."""
     from rich import box
