@@ -266,12 +266,16 @@ def show(
         output.emit_json(doc)
         return
     from rich.console import Group
+    from rich.table import Table
     from rich.text import Text
 
     tz = c.tz()
-    head = Text()
-    head.append(f"#{incident.id} ", style="bold")
-    head.append_text(output.literal(incident.title, "bold"))
+    # the title in a column of its own: where a long one wraps, the next line
+    # starts indented, never at the left margin where it could pass for a page
+    head = Table.grid(padding=(0, 1))
+    head.add_column(no_wrap=True)
+    head.add_column(overflow="fold")
+    head.add_row(Text(f"#{incident.id}", style="bold"), output.literal(incident.title, "bold"))
     facts = output.table("Field", "Value")
     for name, value in (
         ("service", incident.service), ("status", incident.status), ("severity", incident.severity),
