@@ -410,6 +410,24 @@ def _loads(text: str) -> Any:
     return value
 
 
+def parse_details(text: str, option: str = "--details") -> dict:
+    """A `details` object given on the command line, under the same rules as a
+    stdin record (strict JSON, valid Unicode, no NaN or Infinity, nesting of at
+    most MAX_DEPTH); UsageError (exit 2) otherwise."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_RECORD_BYTES:
+        raise UsageError(f"{option} is larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB")
+    try:
+        value = _loads(text)
+    except (ValueError, RecursionError) as e:
+        raise UsageError(f"{option}: {_json_reason(e, text, 1)}") from None
+    problem = _limits_problem(value)
+    if problem:
+        raise UsageError(f"{option}: {problem}")
+    if not isinstance(value, dict):
+        raise UsageError(f"{option} must be a JSON object, not {_kind(value)}", hint="""--details '{"host": "db1"}'""")
+    return value
+
+
 def _json_reason(exc: Exception, text: str, start: int) -> str:
     """Plain words for why `text` (a document from line `start`) is not JSON."""
     if isinstance(exc, RecursionError):

@@ -75,15 +75,17 @@ def cli() -> Cli:
 
 def run_pager(*args: str, input: bytes | str | None = None, env: dict | None = None, timeout: float = 120,
               check: bool = False) -> subprocess.CompletedProcess:
-    """`pager ARGS` as a real process (python -m pager_cli), bytes in and out."""
+    """`pager ARGS` as a real process (python -m pager_cli), bytes in and out.
+    An argument or an `env` value given as bytes is passed as those bytes."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     if isinstance(input, str):
         input = input.encode()
-    proc = subprocess.run([sys.executable, "-m", "pager_cli", *map(str, args)], input=input, capture_output=True,
+    argv = [a if isinstance(a, bytes) else str(a) for a in args]
+    proc = subprocess.run([sys.executable, "-m", "pager_cli", *argv], input=input, capture_output=True,
                           env=full_env, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"pager {' '.join(map(str, args))} exited {proc.returncode}: {proc.stderr.decode()}")
+        raise AssertionError(f"pager {' '.join(os.fsdecode(a) for a in argv)} exited {proc.returncode}: {proc.stderr.decode()}")
     return proc
 
 

@@ -216,8 +216,8 @@ def test_full_life_cycle_timeline_and_json_shape(setup):
 def test_list_filters_and_order(setup):
     for i, service in enumerate(["payments", "strict", "payments"]):
         trigger(setup, "--service", service, f"t{i}", now=f"2026-11-23T10:0{i}:00Z")
-    setup("--now", T0, "ack", "2")
-    setup("--now", T0, "resolve", "2")
+    setup("--now", "2026-11-23T10:05:00Z", "ack", "2")  # after it opened (10:01)
+    setup("--now", "2026-11-23T10:05:00Z", "resolve", "2")
     ids = lambda *a: [x["id"] for x in setup("--now", "2026-11-23T11:00:00Z", "list", *a, "--json").json()]  # noqa: E731
     assert ids() == [3, 1]
     assert ids("--status", "all") == [3, 2, 1]

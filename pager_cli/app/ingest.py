@@ -60,7 +60,7 @@ from ..config import catalog
 from ..incidents import lifecycle as incidents
 from ..store import tables as m
 from ..alert_formats import Alert
-from ..errors import Conflict
+from ..errors import Conflict, UsageError
 from ..notify.console import PageMessage
 
 DEFAULT_BATCH_SIZE = 500
@@ -291,7 +291,7 @@ class _Apply:
                 outcome = incidents.acknowledge(self.session, self.now, incident, self.by)
             else:
                 outcome = incidents.resolve(self.session, self.now, incident, self.by)
-        except Conflict as e:
+        except (Conflict, UsageError) as e:  # forbidden, or dated before the incident
             result.error = e.message
             return False
         if outcome.action == incidents.NOOP:

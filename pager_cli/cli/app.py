@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from ..errors import PagerError
 from . import output
-from .context import Ctx
+from .context import Ctx, check_utf8
 
 
 class PagerGroup(TyperGroup):
@@ -123,6 +123,7 @@ def root(
     Cron: `* * * * * /full/path/to/pager escalate-check`.
     """
     _drop_bad_terminal_size()
+    check_utf8(ctx)  # every command checks its own arguments again in context.get()
     ctx.obj = Ctx(db_option=db, tz_option=tz, now_option=now, json=json_)
     if now or tz:
         from ..times import UTC, current_time, zone

@@ -66,10 +66,66 @@ class Ctx:
 
 
 def get(ctx: typer.Context, json_flag: bool = False) -> Ctx:
-    """The shared Ctx; a command's own --json turns JSON output on."""
+    """The shared Ctx; a command's own --json turns JSON output on. First of all,
+    every text argument of the command line must be valid UTF-8."""
+    check_utf8(ctx)
     root = ctx.find_root()
     if not isinstance(root.obj, Ctx):
         root.obj = Ctx()
     if json_flag:
         root.obj.json = True
     return root.obj
+
+
+# Parameters that name files: a path may hold any bytes the file system allows.
+_PATH_PARAMS = frozenset({"db", "file"})
+
+
+def check_utf8(ctx: typer.Context) -> None:
+    """UsageError (exit 2) when an argument or option of the command (or of the
+    groups above it), or the environment variable it came from, is not valid
+    UTF-8. Python decodes such bytes to lone surrogates, which could be neither
+    stored nor printed."""
+    level = ctx
+    while level is not None:
+        for param in level.command.params:
+            if param.name in _PATH_PARAMS or param.name not in level.params:
+                continue
+            value = level.params[param.name]
+            values = value if isinstance(value, (list, tuple)) else (value,)
+            if any(isinstance(v, str) and not is_utf8(v) for v in values):
+                raise _not_utf8(_label(level, param))
+        level = level.parent
+
+
+def require_utf8(value: str, label: str, hint: str | None = None) -> str:
+    """`value`, or UsageError when it is not valid UTF-8 (see check_utf8)."""
+    if not is_utf8(value):
+        raise _not_utf8(label, *([hint] if hint else []))
+    return value
+
+
+def is_utf8(text: str) -> bool:
+    """Whether `text` encodes to UTF-8: it holds no lone surrogate, the way
+    Python carries bytes of an argument or variable that were not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _label(ctx: typer.Context, param) -> str:  # noqa: ANN001
+    envvar = getattr(param, "envvar", None)
+    source = ctx.get_parameter_source(param.name)
+    if isinstance(envvar, str) and getattr(source, "name", "") == "ENVIRONMENT":
+        return envvar
+    if getattr(param, "param_type_name", "") == "option":
+        return max(param.opts, key=len)
+    return param.metavar or param.name.upper()
+
+
+def _not_utf8(label: str, hint: str = "check the encoding of the terminal or script"):  # noqa: ANN202
+    from ..errors import UsageError
+
+    return UsageError(f"{label} is not valid UTF-8", hint=hint)

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import output
-from .context import JsonFlag, get
+from .context import JsonFlag, get, require_utf8
 
 ByOption = Annotated[Optional[str], typer.Option("--by", metavar="WHO", help="Who does it (default: $PAGER_USER, then the login name).")]
 KeyOption = Annotated[Optional[str], typer.Option("--key", metavar="KEY", help="Find the open incident with this dedup key instead of an id.")]
@@ -18,15 +18,18 @@ ServiceFilter = Annotated[Optional[str], typer.Option("--service", "-s", metavar
 
 
 def who(by: str | None) -> str:
+    """--by, else $PAGER_USER, else the login name; exit 2 when the one it takes
+    is not valid UTF-8."""
     if by:
         return by
     env = os.environ.get("PAGER_USER")
     if env:
-        return env
+        return require_utf8(env, "PAGER_USER")
     try:
-        return getpass.getuser()
+        login = getpass.getuser()
     except Exception:  # no login name in a container
         return "unknown"
+    return require_utf8(login, "the login name", hint="set PAGER_USER or give --by")
 
 
 def deliver(events, as_json: bool) -> None:  # noqa: ANN001
@@ -94,19 +97,12 @@ def _stdin_piped() -> bool:
 
 
 def _details(text: str | None) -> dict:
-    import json
-
-    from ..errors import UsageError
-
+    """--details: a JSON object under the rules of a stdin record (exit 2 otherwise)."""
     if not text:
         return {}
-    try:
-        doc = json.loads(text)
-    except ValueError as e:
-        raise UsageError(f"--details is not JSON: {e}") from None
-    if not isinstance(doc, dict):
-        raise UsageError("--details must be a JSON object")
-    return doc
+    from ..alert_formats import parse_details
+
+    return parse_details(text)
 
 
 def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None, service: str | None,
@@ -270,12 +266,16 @@ def show(
         output.emit_json(doc)
         return
     from rich.console import Group
+    from rich.table import Table
     from rich.text import Text
 
     tz = c.tz()
-    head = Text()
-    head.append(f"#{incident.id} ", style="bold")
-    head.append_text(output.literal(incident.title, "bold"))
+    # the title in a column of its own: where a long one wraps, the next line
+    # starts indented, never at the left margin where it could pass for a page
+    head = Table.grid(padding=(0, 1))
+    head.add_column(no_wrap=True)
+    head.add_column(overflow="fold")
+    head.add_row(Text(f"#{incident.id}", style="bold"), output.literal(incident.title, "bold"))
     facts = output.table("Field", "Value")
     for name, value in (
         ("service", incident.service), ("status", incident.status), ("severity", incident.severity),

@@ -2,7 +2,14 @@
 
 JSON never goes through Rich. Text that came from an alert (titles, details,
 notes, names) goes through `literal()` before it reaches a terminal: Rich markup
-is not interpreted and control characters (ESC, CSI, …) are shown as `\\xNN`.
+is not interpreted and control characters (ESC, CSI, newlines, bidi overrides, …)
+are shown as `\\xNN` / `\\uNNNN`.
+
+`dumps()` always writes standard JSON in valid UTF-8, whatever a stored value
+holds: NaN and ±Infinity become the strings "NaN", "Infinity" and "-Infinity",
+a lone UTF-16 surrogate is written as its `\\uXXXX` escape, and nesting deeper
+than MAX_NESTING is cut (the inner value becomes the string "…"). Input is
+refused long before that (`alert_formats`); this is for what is already stored.
 """
 
 from __future__ import annotations
@@ -13,24 +20,62 @@ import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..safetext import one_line, printable
+from ..safetext import inline, one_line, printable
 
 if TYPE_CHECKING:
     from rich.text import Text
 
-_JSON_CONTROL = re.compile(r"[\x7f-\x9f\u2028\u2029]")
+# written as \uXXXX escapes (same JSON value): C1 controls, the JavaScript line
+# breaks, bidi controls, and lone surrogates, which UTF-8 cannot encode
+_JSON_CONTROL = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+MAX_NESTING = 200
+_CUT = "…"
 
 
 def literal(value: object, style: str = "") -> "Text":
     """A Rich Text of `value` that shows exactly what it says: no markup, no escapes."""
     from rich.text import Text
 
-    return Text(printable(value), style=style)
+    return Text(inline(value), style=style)
 
 
 def dumps(document: Any) -> str:
-    text = json.dumps(document, ensure_ascii=False, separators=(", ", ": "), default=str)
+    """`document` as one line of standard JSON (see the module's docstring)."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, separators=(", ", ": "), default=str, allow_nan=False)
+    except (ValueError, RecursionError):
+        text = json.dumps(_standard(document), ensure_ascii=False, separators=(", ", ": "), default=str,
+                          allow_nan=False)
     return _JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _standard(document: Any) -> Any:
+    """A copy of `document` that standard JSON can hold: non-finite floats as
+    strings, nesting cut at MAX_NESTING. Iterative, so any depth is safe."""
+    root: list = [None]
+    stack = [(document, root, 0, 0)]
+    while stack:
+        value, parent, slot, depth = stack.pop()
+        if isinstance(value, float) and value != value:
+            value = "NaN"
+        elif isinstance(value, float) and value in (_INF, -_INF):
+            value = "Infinity" if value > 0 else "-Infinity"
+        elif isinstance(value, (dict, list, tuple)):
+            if depth >= MAX_NESTING:
+                value = _CUT
+            elif isinstance(value, dict):
+                copy: Any = dict.fromkeys(value)
+                stack.extend((child, copy, key, depth + 1) for key, child in value.items())
+                value = copy
+            else:
+                copy = [None] * len(value)
+                stack.extend((child, copy, i, depth + 1) for i, child in enumerate(value))
+                value = copy
+        parent[slot] = value
+    return root[0]
+
+
+_INF = float("inf")
 
 
 def emit_json(document: Any) -> None:
@@ -75,7 +120,7 @@ def local_time(value, tz) -> str:  # noqa: ANN001
     return shown.strftime("%Y-%m-%d %H:%M ") + (shown.tzname() or "")
 
 
-def table(*columns: str, title: str | None = None, fold: tuple[str, ...] = ()):  # noqa: ANN201
+def table(*columns: str, title: "str | Text | None" = None, fold: tuple[str, ...] = ()):  # noqa: ANN201
     """A plain Rich table with our column headers. Columns named in `fold` (and
     the last one) wrap long text; the others (ids, times, states) keep one line."""
     from rich import box

@@ -217,7 +217,8 @@ def overrides(
     tz = c.tz()
     grid = output.table("ID", "User", "From", "To", "Source", fold=("User",))
     for r in rows:
-        grid.add_row(str(r.id), output.literal(r.user), output.local_time(r.start, tz), output.local_time(r.end, tz), r.source)
+        grid.add_row(str(r.id), output.literal(r.user), output.local_time(r.start, tz), output.local_time(r.end, tz),
+                     output.literal(r.source))
     output.show(grid)
 
 

@@ -37,11 +37,11 @@ def shifts_view(name: str, shifts, start: datetime, end: datetime, tz) -> Group:
     users = list(dict.fromkeys(s.user for s in shifts))
     colours = {u: PALETTE[i % len(PALETTE)] for i, u in enumerate(users)}
     marks = _marks(users)
-    grid = output.table("User", "From", "To", "Length", "Source", title=f"{name} ({tz.key})")
+    grid = output.table("User", "From", "To", "Length", "Source", title=output.literal(f"{name} ({tz.key})"))
     for s in shifts:
         length = format_duration((s.end - s.start).total_seconds()) if s.end else "—"
         grid.add_row(output.literal(s.user, colours.get(s.user, "")), output.local_time(s.start, tz),
-                     output.local_time(s.end, tz), length, s.source)
+                     output.local_time(s.end, tz), length, output.literal(s.source))
     bars = [Text("day          " + "".join(f"{h:<3d}" if h % 3 == 0 else "" for h in range(24)), style="dim")]
     day = start.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     for _ in range(MAX_DAYS):
@@ -60,5 +60,5 @@ def shifts_view(name: str, shifts, start: datetime, end: datetime, tz) -> Group:
         legend.append_text(output.literal(u))
         legend.append("   ")
     if not shifts:
-        return Group(Text(f"Nobody is on call in {name} in this window."))
+        return Group(output.literal(f"Nobody is on call in {name} in this window."))
     return Group(grid, Text(""), *bars, legend)

@@ -232,7 +232,7 @@ class Window(_Model):
 
 class Layer(_Model):
     # Field order matters: validators of later fields read earlier ones.
-    name: Annotated[StrictStr, Field(min_length=1)]
+    name: Name
     rotation: Annotated[StrictStr, AfterValidator(_rotation)] | None = None
     shift_length: Annotated[StrictInt, Field(ge=1)] = 1
     start: LocalStart

@@ -161,9 +161,18 @@ def _transition(incident: m.Incident, action: str) -> str:
     return target
 
 
+def _not_before_creation(incident: m.Incident, action: str, now: datetime) -> None:
+    """An acknowledgement or resolution dated (--now) before the incident was
+    created would make MTTA/MTTR negative: a usage error."""
+    if now < incident.created_at:
+        raise UsageError(f"cannot {action} incident #{incident.id} at {iso(now)}: it was created at "
+                         f"{iso(incident.created_at)}", hint="check --now / PAGER_NOW")
+
+
 def acknowledge(session: Session, now: datetime, incident: m.Incident, by: str | None) -> Outcome:
     if _transition(incident, "acknowledge") == NOOP:
         return Outcome(incident, NOOP, message=f"incident #{incident.id} is already acknowledged")
+    _not_before_creation(incident, "acknowledge", now)
     incident.status = "acknowledged"
     incident.acknowledged_at = now
     incident.acknowledged_by = by
@@ -179,6 +188,7 @@ def acknowledge(session: Session, now: datetime, incident: m.Incident, by: str |
 def resolve(session: Session, now: datetime, incident: m.Incident, by: str | None) -> Outcome:
     if _transition(incident, "resolve") == NOOP:
         return Outcome(incident, NOOP, message=f"incident #{incident.id} is already resolved")
+    _not_before_creation(incident, "resolve", now)
     if incident.status == "triggered":
         svc = catalog.find_service(session, incident.service)
         if svc is not None and svc.require_ack_before_resolve:

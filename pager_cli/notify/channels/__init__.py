@@ -1,6 +1,6 @@
 """Channels: the code that actually sends a message to a person (PRODUCT.md §9).
 
-    from pager_cli.notify.channels import Contact, Message, send, send_many, Job
+    from . import Contact, Message, send, send_many, Job
 
     hook = Contact("hook", "webhook", "https://hooks.example.com/pager", secret=..., timeout=10)
     result = send(hook, Message(delivery_document, database_id="…"))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import ConfigDict
 from sqlalchemy import JSON, Index, Integer, UniqueConstraint, text
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from .config import owned_by
@@ -29,6 +30,36 @@ def is_open():  # noqa: ANN201 - a SQL expression
     from sqlalchemy import bindparam
 
     return Incident.__table__.c.status.in_(bindparam("open_statuses", OPEN_STATUSES, expanding=True, literal_execute=True))
+
+
+class StoredJSON(TypeDecorator):
+    """A JSON column that reads back whatever is stored. New values are checked
+    before they are written (`alert_formats`), but a row written by an older
+    version or by hand may hold text that is not JSON or is nested past what
+    the parser takes: such a value reads as {"unreadable": the stored text}
+    instead of failing every query that touches the row."""
+
+    impl = JSON
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):  # noqa: ANN001, ANN201
+        return _read_stored
+
+
+def _read_stored(raw):  # noqa: ANN001, ANN202
+    if not isinstance(raw, (str, bytes)):
+        return raw  # None, or a value the driver parsed already
+    import json
+
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        value = ...
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    return {"unreadable": raw if isinstance(raw, str) else raw.decode("utf-8", "replace")}
 
 
 class Incident(Table, table=True):
@@ -65,7 +96,7 @@ class Incident(Table, table=True):
     first_acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     resolved_by: str | None = None
-    details: dict = Field(default_factory=dict, sa_type=JSON)
+    details: dict = Field(default_factory=dict, sa_type=StoredJSON)
     ack_ms: int | None = None  # first acknowledgement − created, in ms (for MTTA)
     resolve_ms: int | None = None  # resolved − created, in ms (for MTTR)
 
