@@ -21,9 +21,9 @@ class Printer:
     cannot be printed are dropped, `cut` says so, and the caller finishes the
     run and then exits 1."""
 
-    def __init__(self, json: bool):
+    def __init__(self, json: bool, cut: bool = False):
         self.json = json
-        self.cut = False
+        self.cut = cut
 
     def events(self, events: list) -> None:
         from ..notify import deliver
