@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from . import catalog
@@ -55,7 +57,39 @@ class Targets:
 
 
 def add_timeline(session: Session, incident_id: int, at: datetime, kind: str, text: str = "", by: str | None = None) -> None:
-    session.add(m.TimelineEntry(incident_id=incident_id, at=at, kind=kind, by=by, text=text))
+    row = {"incident_id": incident_id, "at": at, "kind": kind, "by": by, "text": text}
+    rows = session.info.get(_ROWS)
+    if rows is not None:
+        rows[0].append(row)
+    else:
+        session.add(m.TimelineEntry(**row))
+
+
+def _add_page(session: Session, **row) -> None:  # noqa: ANN003
+    rows = session.info.get(_ROWS)
+    if rows is not None:
+        rows[1].append(row)
+    else:
+        session.add(m.Page(**row))
+
+
+_ROWS = "pager_escalation_rows"  # session.info key: (timeline rows, page rows) written set-wise
+
+
+@contextmanager
+def set_wise(session: Session) -> Iterator[None]:
+    """Inside: the timeline entries and pages the engine adds are kept as plain
+    rows and written at the end in one executemany per table (a catch-up adds
+    them by the hundred; building an ORM object for each costs more than the
+    rest of the step)."""
+    session.info[_ROWS] = rows = ([], [])
+    try:
+        yield
+        for table, batch in ((m.TimelineEntry.__table__, rows[0]), (m.Page.__table__, rows[1])):
+            if batch:
+                session.execute(sa.insert(table), batch)
+    finally:
+        session.info.pop(_ROWS, None)
 
 
 def resolve_targets(session: Session, targets: tuple[str, ...], at: datetime) -> Targets:
@@ -95,8 +129,8 @@ def enter_level(session: Session, incident: m.Incident, policy: catalog.Policy, 
     events: list[Event] = []
     for user in found.users:
         for channel in channels_for(user):
-            session.add(m.Page(incident_id=incident.id, user=user, step=incident.escalation_step, level=level,
-                               at=reached_at, channel=channel, state="sent"))
+            _add_page(session, incident_id=incident.id, user=user, step=incident.escalation_step, level=level,
+                      at=reached_at, channel=channel, state="sent", error=None)
             message = PageMessage(user, incident.id, incident.severity, incident.service, incident.title, level, channel)
             events.append(Event("page", incident.id, reached_at, message.text(), user=user, level=level, page=message))
     if found.users:
@@ -237,8 +271,8 @@ def advance(session: Session, incident: m.Incident, now: datetime, budget: Budge
 
 
 PIECE_STEPS = 200  # steps in one write transaction of escalate-check, at most
-PIECE_SECONDS = 0.05  # and about this long stepping (the commit comes on top)
-PAUSE = 0.02  # seconds between two pieces, so a waiting writer gets the lock
+PIECE_SECONDS = 0.04  # and about this long stepping (writing them at the commit comes on top)
+PAUSE = 0.05  # seconds between two pieces: a writer waiting for the lock (SQLite polls at most every 0.1 s) gets it
 
 
 def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: float = PIECE_SECONDS,  # noqa: ANN001
@@ -250,7 +284,7 @@ def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: floa
     that incident's steps."""
     while True:
         budget = Budget(steps, seconds)
-        with db.write() as session:
+        with db.write() as session, set_wise(session):
             ids = due_ids(session, now, steps)
             loaded = {i.id: i for i in session.exec(select(m.Incident).where(col(m.Incident.id).in_(ids)))}
             events: list[Event] = []
