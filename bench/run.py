@@ -39,6 +39,7 @@ BENCHES = {
     "startup": "bench_startup",
     "oncall": "bench_oncall",
     "escalate": "bench_escalate",
+    "catchup": "bench_catchup",
     "dbsize": "bench_dbsize",
     "metrics": "bench_metrics",
     "ingest": "bench_ingest",

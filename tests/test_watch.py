@@ -140,9 +140,9 @@ def test_sigterm_during_a_write_lets_the_step_finish(setup, db, monkeypatch):
     setup("--now", "2026-11-23T10:00:00Z", "trigger", "-s", "payments", "DB down")
     real_advance = escalation.advance
 
-    def advance(session, incident, now):
+    def advance(session, incident, now, *budget):
         os.kill(os.getpid(), signal.SIGTERM)
-        return real_advance(session, incident, now)
+        return real_advance(session, incident, now, *budget)
 
     before = signal.getsignal(signal.SIGTERM)
     monkeypatch.setattr(escalation, "advance", advance)
@@ -235,6 +235,7 @@ def test_live_view_on_a_terminal_stops_on_sigterm(setup, db):
 
 def test_a_locked_database_is_retried_at_the_next_tick(setup, monkeypatch):
     from pager_cli.cli import watch
+    from pager_cli.cli.escalation import Printer
     from pager_cli.errors import DatabaseError
 
     calls = []
@@ -244,7 +245,7 @@ def test_a_locked_database_is_retried_at_the_next_tick(setup, monkeypatch):
         if len(calls) == 1:
             raise DatabaseError("database x is locked", hint="retry")
         os.kill(os.getpid(), signal.SIGTERM)
-        return []
+        return Printer(json=False)
 
     monkeypatch.setattr(watch, "run_check", run_check)
     r = setup("--now", "2026-11-23T10:00:00Z", "watch", "--interval", "1s")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Optional
 
@@ -39,22 +38,12 @@ class PagerGroup(TyperGroup):
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         except BrokenPipeError:
-            _silence_stdout()
+            output.silence_stdout()
             raise typer.Exit(0) from None
         finally:
             obj = ctx.obj
             if isinstance(obj, Ctx):
                 obj.close()
-
-
-def _silence_stdout() -> None:
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 class LazyCommands(MutableMapping):

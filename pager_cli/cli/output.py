@@ -90,6 +90,19 @@ def line(text: str) -> None:
     sys.stdout.flush()
 
 
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once it is closed or broken, so that nothing
+    (not even the flush at exit) writes to it again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 @lru_cache(maxsize=None)
 def console(stderr: bool = False):  # noqa: ANN201 - rich is imported lazily
     from rich.console import Console

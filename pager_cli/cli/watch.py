@@ -14,6 +14,9 @@ next one; the sleep between ticks runs in short slices, so it notices within
 `SLICE` seconds. A second signal stops at once with KeyboardInterrupt: a write
 in flight is rolled back by its transaction (never half-done), and committed
 pages not yet printed are still in the `page` table. Either way: exit 0.
+
+A reader that goes away (a closed or broken stdout) does not stop a tick: its
+work is finished, then watch exits 1 saying its output was cut.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import typer
 
 from . import output
 from .context import Ctx, get
-from .escalation import run_check
+from .escalation import Printer, fail_if_cut, run_check
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -254,13 +257,18 @@ def _retry_later(error: Exception) -> None:
 
 def _once(c: Ctx, clock: TickClock, plain: bool) -> None:
     now = clock()
-    run_check(c, now)
+    printer = run_check(c, now)
+    fail_if_cut(printer)
     snap = snapshot(c, now)
-    if c.json:
-        output.emit_json({"event": "frame", **snap.to_json()})
-        return
-    console = _plain_console() if plain else output.console()
-    console.print(render(snap, c.tz(), replay=clock.replay))
+    try:
+        if c.json:
+            output.emit_json({"event": "frame", **snap.to_json()})
+            return
+        console = _plain_console() if plain else output.console()
+        console.print(render(snap, c.tz(), replay=clock.replay))
+    except BrokenPipeError:
+        output.silence_stdout()
+        fail_if_cut(Printer(c.json, cut=True))
 
 
 def _loop_plain(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) -> None:
@@ -268,9 +276,12 @@ def _loop_plain(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) -
 
     while not stop.requested:
         try:
-            run_check(c, clock())
+            printer = run_check(c, clock())
         except DatabaseError as e:
             _retry_later(e)
+            printer = None
+        if printer is not None:
+            fail_if_cut(printer)  # the tick's work is done; nobody reads what comes next
         stop.sleep(every.total_seconds())
 
 

@@ -151,6 +151,7 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
     """Make the database hold exactly `config`; CLI overrides stay. The caller's
     transaction makes it all or nothing (roll back for a dry run)."""
     from .catalog import forget
+    from ..escalation.due import rearm
 
     forget(session)
     want, have = _desired(config), _stored(session)
@@ -172,5 +173,6 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
         _write(conn, kind, name, want[key], now)
         if kind != "setting":
             (changes.changed if key in have else changes.created).append(f"{kind} {name}")
+    rearm(session, now)  # open incidents follow their service's policy as it is now
     forget(session)
     return changes

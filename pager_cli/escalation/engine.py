@@ -10,9 +10,13 @@ guards it again. Pages are delivered after the transaction commits.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ..config import catalog
@@ -53,7 +57,39 @@ class Targets:
 
 
 def add_timeline(session: Session, incident_id: int, at: datetime, kind: str, text: str = "", by: str | None = None) -> None:
-    session.add(m.TimelineEntry(incident_id=incident_id, at=at, kind=kind, by=by, text=text))
+    row = {"incident_id": incident_id, "at": at, "kind": kind, "by": by, "text": text}
+    rows = session.info.get(_ROWS)
+    if rows is not None:
+        rows[0].append(row)
+    else:
+        session.add(m.TimelineEntry(**row))
+
+
+def _add_page(session: Session, **row) -> None:  # noqa: ANN003
+    rows = session.info.get(_ROWS)
+    if rows is not None:
+        rows[1].append(row)
+    else:
+        session.add(m.Page(**row))
+
+
+_ROWS = "pager_escalation_rows"  # session.info key: (timeline rows, page rows) written set-wise
+
+
+@contextmanager
+def set_wise(session: Session) -> Iterator[None]:
+    """Inside: the timeline entries and pages the engine adds are kept as plain
+    rows and written at the end in one executemany per table (a catch-up adds
+    them by the hundred; building an ORM object for each costs more than the
+    rest of the step)."""
+    session.info[_ROWS] = rows = ([], [])
+    try:
+        yield
+        for table, batch in ((m.TimelineEntry.__table__, rows[0]), (m.Page.__table__, rows[1])):
+            if batch:
+                session.execute(sa.insert(table), batch)
+    finally:
+        session.info.pop(_ROWS, None)
 
 
 def resolve_targets(session: Session, targets: tuple[str, ...], at: datetime) -> Targets:
@@ -93,8 +129,8 @@ def enter_level(session: Session, incident: m.Incident, policy: catalog.Policy, 
     events: list[Event] = []
     for user in found.users:
         for channel in channels_for(user):
-            session.add(m.Page(incident_id=incident.id, user=user, step=incident.escalation_step, level=level,
-                               at=reached_at, channel=channel, state="sent"))
+            _add_page(session, incident_id=incident.id, user=user, step=incident.escalation_step, level=level,
+                      at=reached_at, channel=channel, state="sent", error=None)
             message = PageMessage(user, incident.id, incident.severity, incident.service, incident.title, level, channel)
             events.append(Event("page", incident.id, reached_at, message.text(), user=user, level=level, page=message))
     if found.users:
@@ -109,15 +145,58 @@ def enter_level(session: Session, incident: m.Incident, policy: catalog.Policy, 
 
 
 def start(session: Session, incident: m.Incident, now: datetime) -> list[Event]:
-    """Level 0 of a new incident's policy; no policy → unassigned, said in the timeline."""
-    policy = catalog.policy(session, incident.escalation_policy)
-    if policy is None or not policy.levels:
+    """Level 0 of the service's policy for a new incident; no policy →
+    unassigned, said in the timeline."""
+    policy = service_policy(session, incident.service)
+    incident.escalation_policy = policy.name if policy else None
+    if policy is None:
         incident.assignees = []
         incident.next_escalation_at = None
         add_timeline(session, incident.id, now, "reassigned", "unassigned: the service has no escalation policy")
         return []
     incident.escalation_step = 0
     return enter_level(session, incident, policy, 0, 0, now)
+
+
+def service_policy(session: Session, service: str) -> catalog.Policy | None:
+    """The escalation policy `service` names now (None: no service, no policy,
+    or a policy without levels)."""
+    svc = catalog.find_service(session, service)
+    policy = catalog.policy(session, svc.escalation_policy) if svc is not None else None
+    return policy if policy is not None and policy.levels else None
+
+
+def follow(session: Session, incident: m.Incident, at: datetime) -> tuple[catalog.Policy | None, list[Event]]:
+    """The policy `incident` follows at `at`: its service's current one. When it
+    is not the one the incident recorded (renamed, swapped, removed, back after
+    a removal), the incident moves to it at `at`, said on its timeline: same
+    level, clamped to the new policy's length, due at the level's own due
+    instant but not before `at`; left without a policy, it is unassigned and
+    stops escalating until a policy comes back (`schedules apply` re-arms it)."""
+    policy = service_policy(session, incident.service)
+    name = policy.name if policy else None
+    was = incident.escalation_policy
+    if name == was:
+        return policy, []
+    incident.escalation_policy = name
+    since = f" (was {was})" if was else ""
+    if policy is None:
+        incident.assignees = []
+        incident.next_escalation_at = None
+        text = f"no escalation policy now{since}"
+        add_timeline(session, incident.id, at, "reassigned", f"unassigned: service {incident.service} has {text}")
+        return None, [Event("unassigned", incident.id, at, f"{incident.service}: {text}")]
+    if incident.level_reached_at is None:  # opened without a policy: it starts now
+        add_timeline(session, incident.id, at, "reassigned", f"follows escalation policy {name} now")
+        incident.escalation_step = 0
+        return policy, enter_level(session, incident, policy, 0, 0, at)
+    level = min(incident.escalation_level, len(policy.levels) - 1)
+    incident.escalation_level = level
+    add_timeline(session, incident.id, at, "reassigned", f"follows escalation policy {name} now{since}, at level {level}")
+    if was is None:  # back from unassigned: the level's targets as they are now
+        incident.assignees = resolve_targets(session, policy.levels[level].targets, at).users
+    incident.next_escalation_at = max(at, incident.level_reached_at + policy.levels[level].delay)
+    return policy, []
 
 
 def _next_position(policy: catalog.Policy, level: int, pass_: int, wrap: bool) -> tuple[int, int] | None:
@@ -149,32 +228,74 @@ def step(session: Session, incident: m.Incident, policy: catalog.Policy, reached
     return events + enter_level(session, incident, policy, level, pass_, reached_at)
 
 
-def advance(session: Session, incident: m.Incident, now: datetime) -> list[Event]:
-    """Every step of `incident` that is due at `now`, in order, each reached at
-    its own due instant (so a missed run catches up step by step)."""
-    policy = catalog.policy(session, incident.escalation_policy)
-    if incident.status != "triggered" or policy is None or not policy.levels:
+class Budget:
+    """How much one write transaction of a catch-up may do: at most `steps`
+    steps and about `seconds` of work, so that it commits in small pieces and
+    other writers (an `ack`) get the lock between them."""
+
+    def __init__(self, steps: int, seconds: float):
+        self.steps, self.used = steps, 0
+        self.deadline = time.monotonic() + seconds
+
+    def spend(self) -> None:
+        self.used += 1
+
+    @property
+    def spent(self) -> bool:
+        """At least one step done (a piece always moves on), and the steps or the time used up."""
+        return self.used > 0 and (self.used >= self.steps or time.monotonic() >= self.deadline)
+
+
+def advance(session: Session, incident: m.Incident, now: datetime, budget: Budget | None = None) -> list[Event]:
+    """The steps of `incident` that are due at `now`, in order, each reached at
+    its own due instant (so a missed run catches up step by step), as many as
+    `budget` allows: what is left stays due for the next piece."""
+    if incident.status != "triggered":
         incident.next_escalation_at = None
         return []
-    events: list[Event] = []
+    policy, events = follow(session, incident, incident.next_escalation_at)
+    if policy is None:
+        incident.next_escalation_at = None
+        return events
+    if incident.level_reached_at is not None and incident.next_escalation_at is not None:
+        # never before the level's own due instant (apply may have re-armed it earlier)
+        level = policy.levels[min(incident.escalation_level, len(policy.levels) - 1)]
+        incident.next_escalation_at = max(incident.next_escalation_at, incident.level_reached_at + level.delay)
     while incident.next_escalation_at is not None and incident.next_escalation_at <= now:
+        if budget is not None:
+            if budget.spent:
+                break
+            budget.spend()
         events += step(session, incident, policy, incident.next_escalation_at)
     return events
 
 
-def escalate_check(db, now: datetime, batch: int = 200):  # noqa: ANN001 - a Database
-    """Do every escalation step due at `now`, exactly once, committing a batch of
-    incidents at a time. Yields the events of each batch after it commits."""
+PIECE_STEPS = 200  # steps in one write transaction of escalate-check, at most
+PIECE_SECONDS = 0.04  # and about this long stepping (writing them at the commit comes on top)
+PAUSE = 0.05  # seconds between two pieces: a writer waiting for the lock (SQLite polls at most every 0.1 s) gets it
+
+
+def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: float = PIECE_SECONDS,  # noqa: ANN001
+                   pause: float = PAUSE) -> Iterator[list[Event]]:
+    """Do every escalation step due at `now`, exactly once, in small write
+    transactions (a `Budget` each). Yields each piece's events right after it
+    commits; nothing is kept across pieces, so a long catch-up runs in flat
+    memory and an `ack` from elsewhere lands between two pieces and stops
+    that incident's steps."""
     while True:
-        with db.write() as session:
-            ids = due_ids(session, now, batch)
+        budget = Budget(steps, seconds)
+        with db.write() as session, set_wise(session):
+            ids = due_ids(session, now, steps)
             loaded = {i.id: i for i in session.exec(select(m.Incident).where(col(m.Incident.id).in_(ids)))}
             events: list[Event] = []
             for incident_id in ids:  # the longest due first
-                events += advance(session, loaded[incident_id], now)
-        yield from events
-        if len(ids) < batch:
+                events += advance(session, loaded[incident_id], now, budget)
+                if budget.spent:
+                    break
+        yield events
+        if not budget.spent and len(ids) < steps:
             return
+        time.sleep(pause)
 
 
 STEP_KINDS = ("escalated", "exhausted")  # timeline entries that are escalation steps

@@ -210,8 +210,8 @@ def escalate(session: Session, now: datetime, incident: m.Incident, by: str | No
     """Move to the next level now (after the last level: level 0 of a new pass).
     An acknowledged incident goes back to triggered."""
     _transition(incident, "escalate")
-    policy = catalog.policy(session, incident.escalation_policy)
-    if policy is None or not policy.levels:
+    policy, _ = escalation.follow(session, incident, now)
+    if policy is None:
         raise Conflict(f"cannot escalate incident #{incident.id}: service {incident.service} has no escalation policy")
     incident.status = "triggered"
     incident.acknowledged_at = None
