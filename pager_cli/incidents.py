@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from . import catalog, escalation
 from . import models as m
-from .alert_formats import MAX_TITLE_CHARS as TITLE_MAX
+from .alerts.record import MAX_TITLE_CHARS as TITLE_MAX
 from .errors import Conflict, NotFound, UsageError
 from .escalation import Event, add_timeline
 from .times import iso

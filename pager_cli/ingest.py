@@ -58,7 +58,7 @@ from sqlalchemy.engine import Row
 
 from . import catalog, incidents
 from . import models as m
-from .alert_formats import Alert
+from .alerts.record import Alert
 from .errors import Conflict
 from .notify import PageMessage
 
