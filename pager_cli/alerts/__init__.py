@@ -12,7 +12,7 @@ routing key is carried as given and resolved against the services later.
 - `documents`: one parsed JSON document → its records, in one ordered table
   of the formats;
 - `stream`: the framing of an input stream (stdin) into documents and text
-  lines.
+  lines, with `multiline` gathering a document over several lines.
 
 Nothing is imported here, so importing one module stays cheap.
 """

@@ -40,7 +40,6 @@ under about twice that limit whatever the input.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
@@ -48,6 +47,7 @@ from ..errors import UsageError
 from .documents import records_of
 from .generic import text_record
 from .json_strict import json_error_reason, limits_problem, loads_strict
+from .multiline import CLOSED, CUT, Document
 from .record import MAX_RECORD_BYTES, Alert, BadRecord, bad_record, kind_of
 
 INPUT_FORMATS = ("auto", "json", "text")
@@ -74,7 +74,7 @@ def read_alerts(
 
 
 # --------------------------------------------------------------------------
-# Physical lines, documents, resynchronisation.
+# Physical lines, documents, resynchronisation after a cut-off document.
 
 
 def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
@@ -104,12 +104,6 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
         yield number, data
 
 
-_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
-_VALUE_START = b'{["-0123456789tfn'
-_CLOSER = {0x7B: 0x7D, 0x5B: 0x5D}
-_OPENER = {0x7D: 0x7B, 0x5D: 0x5B}
-_OPEN, _CLOSED, _CUT = 0, 1, 2
 _NO_RESUME = b" \t\r\n\f\v}],\""
 
 
@@ -118,65 +112,9 @@ def _resumes(raw: bytes) -> bool:
     return raw[0] not in _NO_RESUME
 
 
-class _Document:
-    """A JSON document being gathered over several lines."""
-
-    __slots__ = ("start", "lines", "size", "stack", "last", "open_string")
-
-    def __init__(self, start: int):
-        self.start = start
-        self.lines: list[bytes] = []
-        self.size = 0
-        self.stack = bytearray()
-        self.last = 0
-        self.open_string = False
-
-    def feed(self, raw: bytes) -> int:
-        """Add a line: _CLOSED when the brackets balance, _CUT when the
-        document is broken for sure, else _OPEN."""
-        self.lines.append(raw)
-        self.size += len(raw)
-        rest = _STRING.sub(b"", raw) if 0x22 in raw else raw
-        if 0x22 in rest:  # a string still open at the end of the line
-            self.open_string = True
-            return _CUT
-        stack = self.stack
-        for b in rest.translate(None, _NOT_BRACKET):
-            if b == 0x7B or b == 0x5B:
-                stack.append(b)
-            elif stack and stack[-1] == _OPENER[b]:
-                stack.pop()
-                if not stack:
-                    return _CLOSED
-            else:
-                return _CUT
-        tail = raw.rstrip()
-        if tail:
-            self.last = tail[-1]
-        return _OPEN
-
-    def continues(self, first: int) -> bool:
-        """Whether a line starting with byte `first` can continue the document."""
-        top, last = self.stack[-1], self.last
-        if last == 0x7B:  # {
-            return first == 0x22 or first == 0x7D
-        if last == 0x5B:  # [
-            return first in _VALUE_START or first == 0x5D
-        if last == 0x2C:  # ,
-            return first == 0x22 if top == 0x7B else first in _VALUE_START
-        if last == 0x3A:  # :
-            return first in _VALUE_START
-        if last == 0x22 and top == 0x7B and first == 0x3A:  # a key, then its colon
-            return True
-        return first == 0x2C or first == _CLOSER[top]
-
-    def data(self) -> bytes:
-        return b"".join(self.lines)
-
-
 def _read(stream: BinaryIO, fmt: str, default_service: str | None) -> Iterator[Alert]:
     number = 0
-    doc: _Document | None = None  # a document open over several lines
+    doc: Document | None = None  # a document open over several lines
     skipping = False  # after a cut-off document, until a line resumes reading
     out: list[Alert]
 
@@ -223,10 +161,10 @@ def _read(stream: BinaryIO, fmt: str, default_service: str | None) -> Iterator[A
                 doc, skipping = None, True
             else:
                 status = doc.feed(raw)
-                if status == _CLOSED:
+                if status == CLOSED:
                     out.extend(_finish(doc, default_service))
                     doc = None
-                elif status == _CUT:
+                elif status == CUT:
                     out.append(bad_record(doc.start, _cut_reason(doc)))
                     doc, skipping = None, True
         elif raw is None:
@@ -250,7 +188,7 @@ def _read(stream: BinaryIO, fmt: str, default_service: str | None) -> Iterator[A
 
 def _fresh_line(
     lineno: int, raw: bytes, fmt: str, default_service: str | None, out: list[Alert]
-) -> tuple[_Document | None, bool]:
+) -> tuple[Document | None, bool]:
     """Read a non-blank line outside any document: its records go to `out`.
     Returns the document it leaves open, if any, and whether to skip lines."""
     first = raw[0]
@@ -277,14 +215,14 @@ def _fresh_line(
 
 def _start_document(
     lineno: int, raw: bytes, default_service: str | None, out: list[Alert]
-) -> tuple[_Document | None, bool]:
+) -> tuple[Document | None, bool]:
     """Start a document on a line that is not one whole by itself."""
-    doc = _Document(lineno)
+    doc = Document(lineno)
     status = doc.feed(raw)
-    if status == _CLOSED:
+    if status == CLOSED:
         out.extend(_finish(doc, default_service))
         return None, False
-    if status == _CUT:
+    if status == CUT:
         out.append(bad_record(lineno, _cut_reason(doc)))
         return None, True
     return doc, False
@@ -313,7 +251,7 @@ def _decode(data: bytes, start: int) -> str:
         raise BadRecord(f"invalid UTF-8 at line {line}") from None
 
 
-def _finish(doc: _Document, default_service: str | None) -> Iterable[Alert]:
+def _finish(doc: Document, default_service: str | None) -> Iterable[Alert]:
     """The records of a document whose brackets balanced."""
     try:
         text = _decode(doc.data(), doc.start)
@@ -326,7 +264,7 @@ def _finish(doc: _Document, default_service: str | None) -> Iterable[Alert]:
     return _from_document(value, text, doc.start, default_service)
 
 
-def _cut_reason(doc: _Document, next_line: bytes | None = None) -> str:
+def _cut_reason(doc: Document, next_line: bytes | None = None) -> str:
     """Why a document that was cut off is bad; `next_line` is the line that
     could not continue it (read for the message only)."""
     if doc.open_string:
