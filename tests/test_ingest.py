@@ -346,7 +346,7 @@ def test_acknowledge_and_resolve_by_title(setup, db):
 
 def test_batches_commit_when_full_or_when_the_first_record_is_old(setup, db):
     """The batching rule itself, on a clock the test moves."""
-    from pager_cli.alert_formats import read_alerts
+    from pager_cli.alerts.stream import read_alerts
     from pager_cli.app.ingest import Ingest
     from pager_cli.times import UTC
 

@@ -59,7 +59,7 @@ from sqlalchemy.engine import Row
 from ..config import catalog
 from ..incidents import lifecycle as incidents
 from ..store import tables as m
-from ..alert_formats import Alert
+from ..alerts.record import Alert
 from ..errors import Conflict, UsageError
 from ..notify.console import PageMessage
 

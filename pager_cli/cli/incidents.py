@@ -100,7 +100,7 @@ def _details(text: str | None) -> dict:
     """--details: a JSON object under the rules of a stdin record (exit 2 otherwise)."""
     if not text:
         return {}
-    from ..alert_formats import parse_details
+    from ..alerts.json_strict import parse_details
 
     return parse_details(text)
 

@@ -1,7 +1,7 @@
 """`pager trigger -`: alerts from stdin, committed in batches, reported per record.
 
 Reading and batching share one thread. Records are parsed as they arrive
-(`alert_formats.read_alerts`) and handed to `ingest.Ingest`, which commits a
+(`alerts.stream.read_alerts`) and handed to `ingest.Ingest`, which commits a
 batch when it is full or when its first record is `--batch-latency` old. That
 age is checked as each record arrives; for the case where nothing arrives (a
 quiet pipe, a terminal), stdin is read through `_QuietInput`, which, before
@@ -45,7 +45,7 @@ _PROGRESS_AFTER = 1.0  # seconds before a stream counts as long
 def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, batch_latency: str) -> int:
     """Ingest the alerts on stdin; the exit code."""
     from ..config import catalog
-    from ..alert_formats import read_alerts
+    from ..alerts.stream import read_alerts
     from ..app.ingest import Ingest
     from ..times import current_time, parse_duration
     from .incidents import who

@@ -9,7 +9,7 @@ are shown as `\\xNN` / `\\uNNNN`.
 holds: NaN and ±Infinity become the strings "NaN", "Infinity" and "-Infinity",
 a lone UTF-16 surrogate is written as its `\\uXXXX` escape, and nesting deeper
 than MAX_NESTING is cut (the inner value becomes the string "…"). Input is
-refused long before that (`alert_formats`); this is for what is already stored.
+refused long before that (`alerts.json_strict`); this is for what is already stored.
 """
 
 from __future__ import annotations

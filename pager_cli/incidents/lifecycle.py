@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from ..config import catalog
 from ..escalation import engine as escalation
 from ..store import tables as m
-from ..alert_formats import MAX_TITLE_CHARS as TITLE_MAX
+from ..alerts.record import MAX_TITLE_CHARS as TITLE_MAX
 from ..errors import Conflict, NotFound, UsageError
 from ..escalation.engine import Event, add_timeline
 from ..times import iso

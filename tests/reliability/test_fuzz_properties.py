@@ -1,5 +1,5 @@
 """Property-based fuzzing (hypothesis): generated alert streams through
-`alert_formats.read_alerts` and through `pager trigger -` in the CLI runner,
+`alerts.stream.read_alerts` and through `pager trigger -` in the CLI runner,
 generated strings through `times.parse_time` and `parse_duration`. The only
 exception allowed out is our UsageError; everything else is a valid result."""
 
@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pager_cli.alert_formats import MAX_KEY_CHARS, MAX_TITLE_CHARS, read_alerts
+from pager_cli.alerts.record import MAX_KEY_CHARS, MAX_TITLE_CHARS
+from pager_cli.alerts.stream import read_alerts
 from pager_cli.errors import UsageError
 from pager_cli.times import parse_duration, parse_time
 from reliability_kit import T0, make_template

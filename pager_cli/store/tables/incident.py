@@ -34,7 +34,7 @@ def is_open():  # noqa: ANN201 - a SQL expression
 
 class StoredJSON(TypeDecorator):
     """A JSON column that reads back whatever is stored. New values are checked
-    before they are written (`alert_formats`), but a row written by an older
+    before they are written (`alerts.json_strict`), but a row written by an older
     version or by hand may hold text that is not JSON or is nested past what
     the parser takes: such a value reads as {"unreadable": the stored text}
     instead of failing every query that touches the row."""
