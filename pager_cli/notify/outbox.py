@@ -211,15 +211,16 @@ def _prepare(session: Session, ids: list[int], contacts: dict) -> list[Claimed]:
     from . import digest
 
     rows = list(_conn(session).execute(sa.select(d).where(d.c.id.in_(ids)).order_by(d.c.id)))
-    incidents = _incident_docs(session, {r.incident_id for r in rows if r.incident_id is not None})
     bundles = digest.bundled_incidents(session, [r.id for r in rows if r.event == "digest"])
+    wanted = {r.incident_id for r in rows if r.incident_id is not None}
+    incidents = _incident_docs(session, wanted.union(*bundles.values()))
     smtp = stored.smtp(session)
     smtp_config = SmtpConfig.from_mapping(smtp) if smtp else None
     database = stored.database_id(session)
     out = []
     for row in rows:
         if row.event == "digest":
-            docs = [incidents.get(i) or _incident_docs(session, {i})[i] for i in bundles.get(row.id, [])]
+            docs = [incidents[i] for i in bundles[row.id]]
         else:
             docs = [incidents[row.incident_id]] if row.incident_id is not None else []
         contact = contacts[(row.user, row.contact)].contact
@@ -243,8 +244,10 @@ def record(session: Session, now: datetime, delivery_id: int, result: Result) ->
     """Store how one send went (see the module's docstring)."""
     row = _conn(session).execute(sa.select(d).where(d.c.id == delivery_id)).one()
     values: dict[str, Any]
-    if row.state not in ("sending", "unknown"):
-        values = {}  # recorded already (or canceled meanwhile): keep it
+    if row.state not in ("sending", "unknown") or (row.state == "unknown" and result.status == RETRY):
+        # recorded already; or its claim expired meanwhile and this answer does
+        # not say it arrived or failed for good: at most once, so it stays unknown
+        values = {}
     elif result.status == SENT:
         values = {"state": "sent", "sent_at": now, "error": None, "claimed_until": None}
     elif result.status == RETRY and not result.attempted:
