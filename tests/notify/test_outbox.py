@@ -304,3 +304,26 @@ def test_deliveries_listing_and_its_json(db, server):
 
         with pytest.raises(UsageError):
             outbox.deliveries(session, state="lost")
+
+
+def test_record_after_the_claim_expired_and_a_send_the_deadline_never_started(db, server):
+    from pager_cli.notify.channels import RETRY, SENT, Result
+
+    setup(db, {"contacts": {"hook": hook(server), "other": hook(server, "/other")},
+               "notify": [{"contact": "hook"}, {"contact": "other"}]}, env=ENV)
+    trigger(db)
+    with db.write() as session:
+        first, second = outbox.claim(session, T0)
+    assert [r.state for r in rows(db)] == ["sending", "sending"]
+    with db.write() as session:
+        assert [o.state for o in outbox.expire_claims(session, T0 + 2 * MINUTE)] == ["unknown", "unknown"]
+        # a late answer that says nothing for sure leaves it unknown; one that says sent is believed
+        assert outbox.record(session, T0 + 2 * MINUTE, first.id, Result(RETRY, "HTTP 503")).state == "unknown"
+        assert outbox.record(session, T0 + 2 * MINUTE, second.id, Result(SENT)).state == "sent"
+    trigger(db, "another")
+    with db.write() as session:
+        third, _ = outbox.claim(session, T0 + 3 * MINUTE)
+        back = outbox.record(session, T0 + 3 * MINUTE, third.id, Result(RETRY, "deadline: not attempted", False))
+    assert (back.state, back.attempts) == ("pending", 0)
+    with db.write() as session:
+        assert [c.attempts for c in outbox.claim(session, T0 + 3 * MINUTE)] == [1]
