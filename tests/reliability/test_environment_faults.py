@@ -131,6 +131,10 @@ def test_disk_full_mid_stream_is_one_clear_error_and_loses_nothing_reported(temp
         assert integrity(db) == "ok"
         # room again: the next run carries on
         remount(folder, "size=16m")
+        if applied:  # back to the config the stream's service is in
+            small = tmp_path / "small.yaml"
+            small.write_text(CONFIG_YAML)
+            assert run(["--now", T0, "schedules", "apply", small], db).code == 0
         again = run(["--now", T0, "trigger", "-", "--json"], db, input=filler.splitlines(True)[-1])
         assert again.code == 0, again
         assert integrity(db) == "ok"
