@@ -28,13 +28,16 @@ def validate(
 ) -> None:
     """Check a config file: print every problem with its YAML path and line (exit 2).
 
-    Also warns (exit 0) about gaps where nobody is on call in the next 4 weeks.
+    Also warns (exit 0) about gaps where nobody is on call in the next 4 weeks,
+    and about users an escalation level can reach but no contact can.
     """
     from ..schedules.rotation import gaps
 
     c = get(ctx)
     config = _load(file)
     now = c.now()
+    for warning in config.warnings():
+        output.warn(warning)
     for name in config.schedules:
         schedule = config.to_schedule(name)
         for start, end in gaps(schedule, now, now + GAP_WINDOW):

@@ -1,12 +1,21 @@
 """Writing a validated config into the database: one transaction, all or
 nothing, reporting what it created, changed and removed. Applying the same file
-twice changes nothing; overrides added from the command line are kept."""
+twice changes nothing; overrides added from the command line are kept.
+
+A user's contacts and notify rules go with the user (a change to them is a
+change of the user). Their secrets, and the `smtp` section's password, are
+stored as the config resolved them (`${ENV}` substituted), not as references:
+`escalate-check` must be able to send from cron, whose environment is not the
+one `apply` ran in. The database file is created 0600; nothing here or in the
+outbox ever prints those values.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+import json
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -36,8 +45,19 @@ def _desired(config) -> dict[tuple[str, str], dict[str, Any]]:  # noqa: ANN001 -
         ("setting", "timezone"): {"value": config.timezone},
         ("setting", "default_service"): {"value": config.default_service},
     }
+    if config.smtp is not None:
+        want[("setting", "smtp")] = {"value": json.dumps(config.smtp.to_json(), sort_keys=True)}
     for name, user in config.users.items():
-        want[("user", name)] = {"full_name": user.name, "email": user.email}
+        want[("user", name)] = {
+            "full_name": user.name, "email": user.email,
+            "contacts": [
+                {"name": cname, "kind": c.kind, "target": c.target, "timeout_s": c.timeout.total_seconds(),
+                 "updates": bool(c.updates), "rate_count": c.rate.count,
+                 "rate_window_s": int(c.rate.window.total_seconds()), "headers": dict(c.headers), "secret": c.secret}
+                for cname, c in user.contacts.items()
+            ],
+            "notify": [{"contact": r.contact, "after_s": int(r.after.total_seconds())} for r in user.notify],
+        }
     for name in config.schedules:
         sched = config.to_schedule(name)
         want[("schedule", name)] = {
@@ -74,8 +94,20 @@ def _stored(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
     have: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows(m.settings):
         have[("setting", row.key)] = {"value": row.value}
+    contact, rule = m.contacts.c, m.notify_rules.c
     for row in rows(m.users):
-        have[("user", row.name)] = {"full_name": row.full_name, "email": row.email}
+        contacts = rows(m.contacts, contact.user == row.name, order=contact.position)
+        rules = rows(m.notify_rules, rule.user == row.name, order=rule.position)
+        have[("user", row.name)] = {
+            "full_name": row.full_name, "email": row.email,
+            "contacts": [
+                {"name": c.name, "kind": c.kind, "target": c.target, "timeout_s": c.timeout_s, "updates": c.updates,
+                 "rate_count": c.rate_count, "rate_window_s": c.rate_window_s, "headers": dict(c.headers),
+                 "secret": c.secret}
+                for c in contacts
+            ],
+            "notify": [{"contact": r.contact, "after_s": r.after_s} for r in rules],
+        }
     layer, override, level = m.layers.c, m.schedule_overrides.c, m.escalation_levels.c
     for row in rows(m.schedules):
         layers = rows(m.layers, layer.schedule == row.name, order=layer.position)
@@ -140,6 +172,10 @@ def _write(conn: Connection, kind: str, name: str, value: dict[str, Any], now: d
         _replace_children(conn, m.layers, "schedule", name, value["layers"])
         _replace_children(conn, m.schedule_overrides, "schedule", name, value["overrides"],
                           m.schedule_overrides.c.source == "config", source="config", created_at=now)
+    elif kind == "user":
+        _put(conn, kind, name, full_name=value["full_name"], email=value["email"])
+        _replace_children(conn, m.contacts, "user", name, value["contacts"])
+        _replace_children(conn, m.notify_rules, "user", name, value["notify"])
     elif kind == "policy":
         _put(conn, kind, name, repeat=value["repeat"])
         _replace_children(conn, m.escalation_levels, "policy", name, value["levels"])
@@ -161,7 +197,7 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
     conn = session.connection()
     for kind, name in sorted(have.keys() - want.keys(), key=lambda k: (-_ORDER[k[0]], k[1])):
         _remove(conn, kind, name)
-        if kind != "setting":
+        if kind != "setting" or name == "smtp":
             changes.removed.append(f"{kind} {name}")
     for kind, name in have.keys() & want.keys():
         if kind == "service" and have[(kind, name)] != want[(kind, name)]:
@@ -171,7 +207,7 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
         if key in have and have[key] == want[key]:
             continue
         _write(conn, kind, name, want[key], now)
-        if kind != "setting":
+        if kind != "setting" or name == "smtp":
             (changes.changed if key in have else changes.created).append(f"{kind} {name}")
     rearm(session, now)  # open incidents follow their service's policy as it is now
     forget(session)

@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from .. import times
 from . import yaml_lines
+from .contacts import Contact, NotifyRule, Smtp, rule_problems, unreachable_users
 from ..errors import ConfigError, NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -190,10 +191,15 @@ class _Model(BaseModel):
 class User(_Model):
     name: StrictStr | None = None
     email: Annotated[StrictStr, AfterValidator(_email)] | None = None
+    contacts: dict[Name, Contact] = {}
+    notify: tuple[NotifyRule, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({} if k == "contacts" and v is None else () if k == "notify" and v is None else v)
+                    for k, v in value.items()}
         return {} if value is None else value
 
 
@@ -384,11 +390,13 @@ class Config(BaseModel):
 
     timezone: Zone = "UTC"
     default_service: ServiceRef | None = None
+    smtp: Smtp | None = None
     users: dict[Name, User] = {}
     schedules: dict[Name, Schedule] = {}
     escalation_policies: dict[Name, EscalationPolicy] = {}
     services: dict[Name, Service] = {}
     _source: str = PrivateAttr("<string>")
+    _lines: dict = PrivateAttr(default_factory=dict)
 
     @field_validator("users", "schedules", "escalation_policies", "services", mode="before")
     @classmethod
@@ -406,6 +414,16 @@ class Config(BaseModel):
     def source(self) -> str:
         """The file this config was loaded from (`<string>` for text)."""
         return self._source
+
+    def warnings(self) -> list[str]:
+        """What is allowed but probably a mistake, as `file:line: path: message`:
+        every user an escalation level can reach whom no contact can."""
+        out = []
+        for user, why in unreachable_users(self):
+            line = self._lines.get(("users", user), 1)
+            out.append(f"{self._source}:{line}: users.{user}: can be paged by {why} but has no notify rule:"
+                       " pages reach the console line only")
+        return out
 
     def to_schedule(self, name: str) -> rotation.Schedule:
         """The `rotation.Schedule` for schedule `name`: layer starts stay naive local
@@ -481,11 +499,14 @@ def load_config_text(text: str, path: str = "<string>", *, env: Mapping[str, str
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 problems.extend(_from_pydantic(error, doc))
+        for where, message in rule_problems(doc.data):
+            problems.append((doc.line_of(where), yaml_lines.format_path(where), message))
     if problems:
         unique = sorted(dict.fromkeys(problems), key=lambda p: p[0])
         lines = [f"{path}:{line}: {where + ': ' if where else ''}{message}" for line, where, message in unique]
         raise ConfigError(f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {path}", lines)
     config._source = path
+    config._lines = doc.lines
     return config
 
 
@@ -503,7 +524,8 @@ def _context(data: dict) -> dict[str, Any]:
     zone = data.get("timezone")
     return {"users": names("users"), "schedules": names("schedules"),
             "policies": names("escalation_policies"), "services": names("services"),
-            "routing_keys": routing_keys, "timezone": zone if isinstance(zone, str) else "UTC"}
+            "routing_keys": routing_keys, "timezone": zone if isinstance(zone, str) else "UTC",
+            "smtp": data.get("smtp") is not None}
 
 
 _TYPE_MESSAGES = {
@@ -565,5 +587,6 @@ def _kind(value: Any) -> str:
 
 
 def _known_keys() -> set[str]:
-    models = (Config, User, Window, Layer, Override, Schedule, Level, EscalationPolicy, Service)
+    models = (Config, User, Window, Layer, Override, Schedule, Level, EscalationPolicy, Service, Smtp, Contact,
+              NotifyRule)
     return {field.alias or name for model in models for name, field in model.model_fields.items()}

@@ -23,6 +23,7 @@ from ..config import catalog
 from ..store import tables as m
 from .due import due_ids
 from ..errors import NotFound
+from ..notify import outbox
 from ..notify.console import PageMessage, channels_for
 from ..safetext import one_line
 from ..times import iso
@@ -128,6 +129,7 @@ def enter_level(session: Session, incident: m.Incident, policy: catalog.Policy, 
     incident.assignees = found.users
     events: list[Event] = []
     for user in found.users:
+        outbox.plan_pages(session, incident, user, level, incident.escalation_step, reached_at)
         for channel in channels_for(user):
             _add_page(session, incident_id=incident.id, user=user, step=incident.escalation_step, level=level,
                       at=reached_at, channel=channel, state="sent", error=None)

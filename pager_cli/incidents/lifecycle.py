@@ -22,6 +22,7 @@ from ..store import tables as m
 from ..alerts.record import MAX_TITLE_CHARS as TITLE_MAX
 from ..errors import Conflict, NotFound, UsageError
 from ..escalation.engine import Event, add_timeline
+from ..notify import outbox
 from ..times import iso
 
 NOOP = "noop"
@@ -181,6 +182,7 @@ def acknowledge(session: Session, now: datetime, incident: m.Incident, by: str |
         incident.ack_ms = elapsed_ms(incident.created_at, now)
     incident.next_escalation_at = None
     add_timeline(session, incident.id, now, "acknowledged", "", by=by)
+    outbox.on_transition(session, incident, "acknowledged", now)
     session.add(incident)
     return Outcome(incident, "acknowledged")
 
@@ -202,6 +204,7 @@ def resolve(session: Session, now: datetime, incident: m.Incident, by: str | Non
     incident.resolved_by = by
     incident.next_escalation_at = None
     add_timeline(session, incident.id, now, "resolved", "", by=by)
+    outbox.on_transition(session, incident, "resolved", now)
     session.add(incident)
     return Outcome(incident, "resolved")
 

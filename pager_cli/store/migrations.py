@@ -157,12 +157,61 @@ def _pages_by_user(conn: Connection) -> None:
     conn.execute(sa.text('CREATE INDEX ix_page_user ON page ("user", incident_id)'))
 
 
+def _outbox(conn: Connection) -> None:
+    """Contacts, notify rules and the delivery outbox (PRODUCT.md §9)."""
+    md = sa.MetaData()
+    s, i, b, j = sa.String, sa.Integer, sa.Boolean, sa.JSON
+    sa.Table("pager_user", md, sa.Column("name", s, primary_key=True))
+    sa.Table("incident", md, sa.Column("id", i, primary_key=True))
+    due = sa.text("state IN ('pending', 'sending')")
+    waiting = sa.text("state = 'bundled' AND bundle_id IS NULL")
+    tables = [
+        sa.Table(
+            "contact", md,
+            sa.Column("id", i, primary_key=True),
+            sa.Column("user", s, sa.ForeignKey("pager_user.name", ondelete="CASCADE"), nullable=False, index=True),
+            sa.Column("position", i, nullable=False), sa.Column("name", s, nullable=False),
+            sa.Column("kind", s, nullable=False), sa.Column("target", j, nullable=False),
+            sa.Column("timeout_s", sa.Float, nullable=False), sa.Column("updates", b, nullable=False),
+            sa.Column("rate_count", i, nullable=False), sa.Column("rate_window_s", i, nullable=False),
+            sa.Column("headers", j, nullable=False), sa.Column("secret", s),
+            sa.UniqueConstraint("user", "name", name="uq_contact_user_name"),
+        ),
+        sa.Table(
+            "notify_rule", md,
+            sa.Column("id", i, primary_key=True),
+            sa.Column("user", s, sa.ForeignKey("pager_user.name", ondelete="CASCADE"), nullable=False, index=True),
+            sa.Column("position", i, nullable=False), sa.Column("contact", s, nullable=False),
+            sa.Column("after_s", i, nullable=False),
+        ),
+        sa.Table(
+            "delivery", md,
+            sa.Column("id", i, primary_key=True),
+            sa.Column("incident_id", i, sa.ForeignKey("incident.id", ondelete="CASCADE"), index=True),
+            sa.Column("user", s, nullable=False), sa.Column("contact", s, nullable=False),
+            sa.Column("event", s, nullable=False), sa.Column("rule", i, nullable=False),
+            sa.Column("level", i), sa.Column("step", i), _dt("due_at"),
+            sa.Column("state", s, nullable=False), sa.Column("attempts", i, nullable=False),
+            _dt("claimed_at", True), _dt("claimed_until", True), _dt("sent_at", True),
+            sa.Column("error", s), sa.Column("bundle_id", i), _dt("created_at"),
+            sa.UniqueConstraint("incident_id", "step", "user", "contact", "event", "rule", name="uq_delivery_once"),
+            sa.Index("ix_delivery_due", "state", "due_at", sqlite_where=due, postgresql_where=due),
+            sa.Index("ix_delivery_waiting", "user", "contact", sqlite_where=waiting, postgresql_where=waiting),
+            sa.Index("ix_delivery_contact_claims", "user", "contact", "claimed_at"),
+        ),
+        sa.Table("pager_instance", md, sa.Column("key", s, primary_key=True), sa.Column("value", s, nullable=False)),
+    ]
+    for table in tables:
+        table.create(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("001_initial", _initial),
     ("002_pages_and_due_index", _pages),
     ("003_stored_durations", _durations),
     ("004_metrics_index_by_service", _metrics_by_service),
     ("005_page_index_by_user_and_incident", _pages_by_user),
+    ("006_contacts_and_delivery_outbox", _outbox),
 ]
 
 LATEST = len(MIGRATIONS)

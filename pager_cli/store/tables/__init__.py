@@ -1,8 +1,9 @@
 """The database tables. Every `datetime` is an instant, stored as UTC by SQLModel
 and read back aware. Local wall-clock rules (a layer's start) are kept as text.
 
-Two modules hold them: `config` (users, schedules, policies, services and
-settings: what `schedules apply` writes), SQLAlchemy Core tables, and
+Three modules hold them: `config` (users and their contacts and notify rules,
+schedules, policies, services and settings: what `schedules apply` writes) and
+`delivery` (the outbox), SQLAlchemy Core tables, and
 `incident` (incidents, their timelines and pages), SQLModel classes. Both are
 reached through this package, `models.layers`, `models.Incident`; the incident
 tables are defined on first use, so a command that reads only the
@@ -14,13 +15,14 @@ The schema itself is built by the ordered migrations in `migrations.py`;
 
 from __future__ import annotations
 
-from .config import (escalation_levels, escalation_policies, layers, schedule_overrides, schedules, services,
-                     settings, users)
+from .config import (contacts, escalation_levels, escalation_policies, layers, notify_rules, schedule_overrides,
+                     schedules, services, settings, users)
+from .delivery import deliveries, instance
 
 _INCIDENT_NAMES = frozenset({"Incident", "TimelineEntry", "Page", "OPEN_STATUSES", "is_open"})
 
-__all__ = ["escalation_levels", "escalation_policies", "layers", "schedule_overrides", "schedules", "services",
-           "settings", "users", *sorted(_INCIDENT_NAMES)]
+__all__ = ["contacts", "deliveries", "escalation_levels", "escalation_policies", "instance", "layers",
+           "notify_rules", "schedule_overrides", "schedules", "services", "settings", "users", *sorted(_INCIDENT_NAMES)]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the incident tables, loaded when first named

@@ -13,7 +13,7 @@ checks against the migrations.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -88,4 +88,34 @@ services = Table(
     Column("routing_key", String, unique=True),
     _required("dedup", default="key"),  # "key" | "service"
     _required("require_ack_before_resolve", Boolean, default=False),
+)
+
+# A user's contacts and notify rules (PRODUCT.md §9), replaced with the user by
+# `schedules apply`. Secrets (URLs with tokens, headers, webhook secrets, the
+# SMTP password in the `smtp` setting) are stored resolved: see
+# `pager_cli.notify.contacts` for why.
+contacts = Table(
+    "contact", metadata,
+    Column("id", Integer, primary_key=True),
+    owned_by("pager_user.name", name="user"),
+    _required("position", Integer),
+    _required("name"),
+    _required("kind"),  # apprise | webhook | email | command
+    _required("target", JSON),  # the URL or address (a string), or the argv (a list)
+    _required("timeout_s", Float),
+    _required("updates", Boolean, default=False),
+    _required("rate_count", Integer),
+    _required("rate_window_s", Integer),
+    _required("headers", JSON, default=dict),
+    Column("secret", String),
+    UniqueConstraint("user", "name", name="uq_contact_user_name"),
+)
+
+notify_rules = Table(
+    "notify_rule", metadata,
+    Column("id", Integer, primary_key=True),
+    owned_by("pager_user.name", name="user"),
+    _required("position", Integer),
+    _required("contact"),
+    _required("after_s", Integer),
 )
