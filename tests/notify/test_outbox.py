@@ -149,7 +149,7 @@ def test_catch_up_sends_only_the_current_steps_deliveries(db, server):
         lifecycle.trigger(session, T0, "payments", "disk full", "critical")
     from pager_cli.escalation.engine import escalate_check
 
-    assert [e.kind for e in escalate_check(db, T0 + 12 * MINUTE)] == ["escalated", "page"]
+    assert [e.kind for piece in escalate_check(db, T0 + 12 * MINUTE) for e in piece] == ["escalated", "page"]
     server.expect_request("/bob").respond_with_data("ok")
     assert [(o.user, o.state) for o in run(db, T0 + 12 * MINUTE)] == [("bob", "sent")]
     assert [(r.user, r.state, r.error) for r in rows(db)] == [("alice", "canceled", "superseded"),
