@@ -205,15 +205,16 @@ def translate(error: exc.DBAPIError, location: str) -> DatabaseError:
     return DatabaseError(f"database {location}: {text}")
 
 
-def _from_sqlalchemy(error: Exception) -> bool:
-    """True for a ValueError raised by SQLAlchemy itself while turning a
-    stored value into Python (a date-time that is not one, say): the data is bad,
-    not our code."""
+def _from_the_database(error: Exception) -> bool:
+    """True for a ValueError raised while SQLite's answer was turned into Python,
+    by SQLAlchemy (a stored date-time that is not one) or by sqlite3 itself (text
+    or an error message that is not UTF-8): the file is bad, not our code."""
     tb = error.__traceback__
     last = None
     while tb is not None:
         last, tb = tb, tb.tb_next
-    return last is not None and str(last.tb_frame.f_globals.get("__name__", "")).startswith("sqlalchemy.")
+    module = str(last.tb_frame.f_globals.get("__name__", "")) if last is not None else ""
+    return module.startswith("sqlalchemy.") or module == __name__
 
 
 @contextmanager
@@ -225,7 +226,7 @@ def _translated(location: str) -> Iterator[None]:
     except exc.DBAPIError as e:
         raise translate(e, location) from None
     except ValueError as e:
-        if not isinstance(e, StoredValueError) and not _from_sqlalchemy(e):
+        if not isinstance(e, StoredValueError) and not _from_the_database(e):
             raise
         raise damaged(location, f"a stored value cannot be read ({_short(e)})") from None
 
