@@ -1,9 +1,11 @@
 """A database file that is not what it should be: cut short at many offsets,
 bytes flipped in the header and in the pages (a fixed seed, so every run sees
-the same files), pages zeroed, a WAL file of garbage, and a folder nobody can
-read. Every command a user or cron runs answers in one of two ways: it works
-(exit 0) on what is still readable, or it says so in one `Error: …` line,
-exit 1 — never a traceback, never a signal, never a hang.
+the same files), pages zeroed, a WAL file of garbage, values inside rows that
+pager never writes (JSON that is not JSON, a time that is not a time, text that
+is not UTF-8, a schema version reset), and a folder or file nobody can read.
+Every command a user or cron runs answers in one of two ways: it works (exit 0)
+on what is still readable, or it says so in one `Error: …` line, exit 1 —
+never a traceback, never a signal, never a hang.
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ def test_every_command_on_a_corrupted_database_works_or_says_so(template, tmp_pa
         calls.append({"args": [str(config) if a == "CONFIG" else a for a in args], "db": db})
     for proc in run_all(calls):
         assert_no_traceback(proc)
+        assert b"disk space" not in proc.err, proc  # a damaged file is not a full disk
         if name == "empty" and proc.code == 3:  # an empty file is an empty database: no #1, no service in it
             assert_one_line_error(proc, 3)
             continue

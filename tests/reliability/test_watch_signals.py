@@ -12,14 +12,12 @@ import time
 
 import pytest
 
-from reliability_kit import T0, Collector, copy_db, make_template, query, start
+from reliability_kit import T0, Collector, copy_db, make_template, query, run, start
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """The config applied and one incident open at T0 on the fast policy."""
-    from reliability_kit import run
-
     path = make_template(tmp_path_factory.mktemp("watch-signals"))
     opened = run(["--now", T0, "trigger", "--service", "load", "disk full"], path)
     assert opened.code == 0, opened
