@@ -60,7 +60,7 @@ def _create_private_file(path: Path) -> None:
     symlink is followed: the file it names is created, 0600 too."""
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # to be created (or said why not, below)
         info = None
     except OSError as e:  # a folder on the way that cannot be searched, a symlink loop
         raise DatabaseError(f"cannot open database {str(path)!r}: {e.strerror or e}",
@@ -196,7 +196,7 @@ def translate(error: exc.DBAPIError, location: str) -> DatabaseError:
         return DatabaseError(f"database {location}: {text}", hint="free some disk space; nothing was half-written")
     if code == _IOERR or "disk i/o error" in low:
         return DatabaseError(f"database {location}: {text}",
-                             hint="the disk may be full or failing, or the file is not a regular one; nothing was half-written")
+                             hint="the disk may be full or failing; nothing was half-written")
     if code in (_CORRUPT, _NOTADB) or "not a database" in low or "malformed" in low:
         return DatabaseError(f"{location} is not a pager database, or it is damaged ({text})",
                              hint="restore it from a backup, or move it away to start afresh")
