@@ -52,3 +52,9 @@ class DatabaseError(PagerError):
     """The database cannot be opened, read or written: exit 1."""
 
     exit_code = 1
+
+
+class StoredValueError(ValueError):
+    """A value read back from the database is not one pager writes (a damaged
+    file). Raised by the code that reads it; `db` turns it into a DatabaseError
+    naming the file, in the same place as every other database problem."""

@@ -31,9 +31,11 @@ class PagerGroup(TyperGroup):
                 output.say(problem)
             output.error(e.message, e.hint)
             raise typer.Exit(e.exit_code) from None
-        except OverflowError:
-            # a time or a number at the edge of what the calendar or the database holds
-            output.error("a time or number is out of range", "use values between years 1970 and 9000")
+        except OverflowError as e:
+            if "sqlite integer" in str(e).lower():  # an id or count past what the database stores
+                output.error("an id or number is out of range", "ids and numbers go up to 9223372036854775807")
+            else:  # a time at the edge of the calendar
+                output.error("a time or number is out of range", "use values between years 1970 and 9000")
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
@@ -144,4 +146,7 @@ _register()
 
 
 def main() -> None:
+    from . import context
+
+    context.PROCESS_ENDS_AFTER = True
     app(prog_name="pager")

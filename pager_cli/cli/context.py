@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
 
+# True when the command runs as the `pager` process itself (`main()`), which ends
+# right after it; False in process (tests, a host program), where whatever a
+# command changes process-wide (signal handlers) must be put back.
+PROCESS_ENDS_AFTER = False
+
 
 @dataclass
 class Ctx:
@@ -26,6 +31,10 @@ class Ctx:
     json: bool = False
     _db: Any = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
+
+    @property
+    def process_ends_after(self) -> bool:
+        return PROCESS_ENDS_AFTER
 
     def db(self) -> "Database":
         if self._db is None:

@@ -11,9 +11,12 @@ Not on a terminal (or with `--json`) there is no view: the loop prints what
 Stopping: SIGINT and SIGTERM only set a flag. A tick in progress finishes — its
 transactions commit and its pages are delivered — and the loop stops before the
 next one; the sleep between ticks runs in short slices, so it notices within
-`SLICE` seconds. A second signal stops at once with KeyboardInterrupt: a write
-in flight is rolled back by its transaction (never half-done), and committed
-pages not yet printed are still in the `page` table. Either way: exit 0.
+`SLICE` seconds. A second SIGINT (Ctrl-C twice) stops at once with
+KeyboardInterrupt: a write in flight is rolled back by its transaction (never
+half-done), and committed pages not yet printed are still in the `page` table.
+Further SIGTERMs are absorbed (a service manager may send several), and, in a
+real process, both signals stay ignored while it shuts down after a stop.
+Either way: exit 0.
 
 A reader that goes away (a closed or broken stdout) does not stop a tick: its
 work is finished, then watch exits 1 saying its output was cut.
@@ -97,20 +100,26 @@ def parse_interval(text: str) -> timedelta:
 
 class StopSignals:
     """SIGINT and SIGTERM set `requested`; the loop checks it between ticks and
-    `sleep` checks it every SLICE seconds. A second signal raises
-    KeyboardInterrupt wherever the main thread is. The previous handlers come
-    back on exit. (No threading.Event: setting one from a signal handler can
-    deadlock on its own lock.)"""
+    `sleep` checks it every SLICE seconds. After that, a second SIGINT raises
+    KeyboardInterrupt wherever the main thread is; a second SIGTERM is absorbed.
+    On exit the previous handlers come back — unless a stop was requested and
+    `ignore_after_stop` is set (a real process, about to end): then both signals
+    stay ignored, so that one arriving during the shutdown cannot kill it. (No
+    threading.Event: setting one from a signal handler can deadlock on its own
+    lock.)"""
 
     NAMES = ("SIGINT", "SIGTERM")
 
-    def __init__(self) -> None:
+    def __init__(self, ignore_after_stop: bool = False) -> None:
         self.requested = False
+        self.ignore_after_stop = ignore_after_stop
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return  # SIGTERM again: already stopping
         self.requested = True
 
     def __enter__(self) -> "StopSignals":
@@ -122,8 +131,12 @@ class StopSignals:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        stopping = self.requested and self.ignore_after_stop
         for number, previous in self._previous.items():
-            signal.signal(number, previous if previous is not None else signal.SIG_DFL)
+            if stopping:
+                signal.signal(number, signal.SIG_IGN)
+            else:
+                signal.signal(number, previous if previous is not None else signal.SIG_DFL)
         self._previous.clear()
 
     def sleep(self, seconds: float) -> None:
@@ -322,7 +335,7 @@ def watch(
     clock = TickClock(c.now(), replay=bool(c.now_option))
     c.db()  # a database that cannot be opened fails now, not at every tick
     try:
-        with StopSignals() as stop:
+        with StopSignals(ignore_after_stop=c.process_ends_after) as stop:
             if once:
                 _once(c, clock, plain)
             elif plain:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Row
 from sqlmodel import Session
 
 from ..store import tables as m
-from ..errors import NotFound, UsageError
+from ..errors import NotFound, StoredValueError, UsageError
 from ..schedules.rotation import Layer, Override, Restrict, Schedule, Shift, on_call
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -156,6 +156,13 @@ def restrict_to_json(windows: tuple[Restrict, ...]) -> list[dict]:
 
 
 def _layer(row: Row) -> Layer:
+    try:
+        return _layer_from(row)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise StoredValueError(f"layer {row.name!r} of schedule {row.schedule!r}: {e}") from None
+
+
+def _layer_from(row: Row) -> Layer:
     return Layer(
         name=row.name,
         users=tuple(row.users),

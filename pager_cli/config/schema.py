@@ -236,6 +236,24 @@ class Window(_Model):
         return f"{DAYS[day]} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
+_MAX_SHIFT = {  # in units of the rotation: the span of years the calendar holds
+    "hourly": (MAX_YEAR - MIN_YEAR) * 365 * 24, "daily": (MAX_YEAR - MIN_YEAR) * 365,
+    "weekly": (MAX_YEAR - MIN_YEAR) * 365 // 7, "monthly": (MAX_YEAR - MIN_YEAR) * 12,
+}
+_UNIT_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
+
+
+def _shift_end(start: datetime, rotation: str, length: int) -> datetime:
+    """Where the first shift of a rotation ends (a year past MAX_YEAR if beyond)."""
+    if rotation == "monthly":
+        months = start.month - 1 + length
+        return datetime(min(start.year + months // 12, MAX_YEAR + 1), months % 12 + 1, 1)
+    try:
+        return start + timedelta(hours=_UNIT_HOURS[rotation] * length)
+    except OverflowError:
+        return datetime(MAX_YEAR + 1, 1, 1)
+
+
 class Layer(_Model):
     # Field order matters: validators of later fields read earlier ones.
     name: Name
@@ -245,6 +263,25 @@ class Layer(_Model):
     handoffs: StrictStr | None = Field(None, validate_default=True)
     users: tuple[UserRef, ...] = Field(min_length=1)
     restrict: tuple[Window, ...] = ()
+
+    @field_validator("shift_length")
+    @classmethod
+    def _shift_fits_the_calendar(cls, value: int, info: ValidationInfo) -> int:
+        rotation = info.data.get("rotation") or "hourly"
+        most = _MAX_SHIFT[rotation]
+        if value > most:
+            raise ValueError(f"shift_length {value} is too long: a {rotation} rotation takes at most {most}"
+                             f" (a shift must fit in years {MIN_YEAR} to {MAX_YEAR})")
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _shift_ends_in_range(cls, value: datetime, info: ValidationInfo) -> datetime:
+        rotation, length = info.data.get("rotation"), info.data.get("shift_length")
+        if rotation is None or length is None or _shift_end(value, rotation, length).year <= MAX_YEAR:
+            return value
+        raise _problems((("..", "shift_length"), f"shift_length {length} is too long: the first {rotation} shift"
+                                                 f" from {value:%Y-%m-%d} would end after year {MAX_YEAR}"))
 
     @field_validator("handoffs")
     @classmethod
@@ -503,7 +540,8 @@ def load_config_text(text: str, path: str = "<string>", *, env: Mapping[str, str
             problems.append((doc.line_of(where), yaml_lines.format_path(where), message))
     if problems:
         unique = sorted(dict.fromkeys(problems), key=lambda p: p[0])
-        lines = [f"{path}:{line}: {where + ': ' if where else ''}{message}" for line, where, message in unique]
+        lines = [f"{path}:{line}: {where + ': ' if where else ''}{doc.conceal(message)}"
+                 for line, where, message in unique]
         raise ConfigError(f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {path}", lines)
     config._source = path
     config._lines = doc.lines

@@ -17,7 +17,9 @@ What it refuses or changes, compared with `yaml.safe_load`:
   (YAML 1.1 would read 1260);
 - `${NAME}` in a string value is replaced by the environment variable NAME when an
   environment is given (`$${NAME}` is a literal `${NAME}`); an unset variable is a
-  problem naming it, never showing any value.
+  problem naming it, never showing any value. A value taken from the environment
+  may be a secret: `Document.conceal` turns it back into `${NAME}` in any message
+  about it, so that a problem names the variable and never shows what it holds.
 """
 
 from __future__ import annotations
@@ -95,6 +97,17 @@ class Document:
     problems: list[Problem] = field(default_factory=list)
     broken: set[Path] = field(default_factory=set)
     fatal: bool = False
+    from_env: dict[str, str] = field(default_factory=dict)  # a value taken from the environment → its source text
+
+    def conceal(self, message: str) -> str:
+        """`message` with every value that came from the environment shown as the
+        text it was written as (`${NAME}`), quoted or not, whole or cut short."""
+        for value, source in sorted(self.from_env.items(), key=lambda item: -len(item[0])):
+            for shown in (repr(value), json.dumps(value), _shortened(value)):
+                message = message.replace(shown, source)
+            if len(value) >= _MIN_CONCEALED:
+                message = message.replace(value, source)
+        return message
 
     def line_of(self, path: Path) -> int:
         """The line of the deepest node that exists on `path`."""
@@ -132,6 +145,15 @@ def format_path(path: Path) -> str:
         else:
             out += ("." if out else "") + (part if _PLAIN_KEY.fullmatch(part) else json.dumps(part))
     return out
+
+
+_MIN_CONCEALED = 4  # shorter values are replaced only where quoted: "0s" must stay readable in prose
+
+
+def _shortened(value: str) -> str:
+    """The value as a message cuts a long one short (`config._show`)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _TooManyNodes(Exception):
@@ -240,16 +262,26 @@ class _Walker:
         return value
 
     def expand(self, text: str, path: Path, line: int) -> str:
+        used = False
+
         def replace(match: re.Match[str]) -> str:
+            nonlocal used
             escaped, name = match.group(1), match.group(2)
             if escaped:
                 return "${" + name + "}"
             if name not in self.env:
                 self.problem(line, path, f"environment variable {name} is not set")
                 return match.group(0)
-            return self.env[name]
+            used = True
+            value = self.env[name]
+            if value:
+                self.doc.from_env.setdefault(value, "${" + name + "}")
+            return value
 
-        return _ENV.sub(replace, text)
+        expanded = _ENV.sub(replace, text)
+        if used and expanded:
+            self.doc.from_env.setdefault(expanded, text)
+        return expanded
 
     def mapping(self, node: MappingNode, path: Path, line: int, expanding: bool) -> dict:
         result: dict[str, Any] = {}

@@ -46,7 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from ..store import tables as m
-from ..errors import NotFound, UsageError
+from ..errors import NotFound, StoredValueError, UsageError
 from ..severity import SEVERITIES
 from ..times import UTC, iso, localize, to_utc
 
@@ -262,7 +262,10 @@ def _is_group() -> list[ColumnElement]:
 
 def _ints(joined: list[str]) -> list[int]:
     """The integers of some joined columns (json's parser is twice as fast as int())."""
-    return json.loads(f"[{_SEPARATOR.join(joined)}]")
+    try:
+        return json.loads(f"[{_SEPARATOR.join(joined)}]")
+    except ValueError:
+        raise StoredValueError("a stored number is not a number") from None
 
 
 def _pages_by_user(conn: Connection, since: datetime, until: datetime, service: str | None,
