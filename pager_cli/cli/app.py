@@ -115,11 +115,12 @@ def root(
     check_utf8(ctx)  # every command checks its own arguments again in context.get()
     ctx.obj = Ctx(db_option=db, tz_option=tz, now_option=now, json=json_)
     if now or tz:
-        from ..times import UTC, current_time, zone
+        from ..app.clock import Clock
+        from ..times import UTC, zone
 
         if tz:
             zone(tz)
-        current_time(now, UTC)  # a bad --now / PAGER_NOW is a usage error in every command
+        Clock.from_option(now, UTC)  # a bad --now / PAGER_NOW is a usage error in every command
 
 
 def _drop_bad_terminal_size() -> None:

@@ -12,6 +12,7 @@ import typer
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from ..app.clock import Clock
     from ..store.db import Database
 
 
@@ -25,6 +26,7 @@ class Ctx:
     now_option: str | None = None
     json: bool = False
     _db: Any = field(default=None, repr=False)
+    _clock: "Clock | None" = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
     def db(self) -> "Database":
@@ -45,12 +47,19 @@ class Ctx:
 
         return zone(config_timezone(self.db()) or "UTC")
 
-    def now(self) -> datetime:
-        """The current instant (UTC), honouring --now / PAGER_NOW; read once per command."""
-        if self._now is None:
-            from ..times import current_time
+    def clock(self) -> "Clock":
+        """The command's clock (`app.clock`): fixed at --now / PAGER_NOW in a
+        replay, else live; a loop takes `clock().moving()`."""
+        if self._clock is None:
+            from ..app.clock import Clock
 
-            self._now = current_time(self.now_option, self.tz)
+            self._clock = Clock.from_option(self.now_option, self.tz)
+        return self._clock
+
+    def now(self) -> datetime:
+        """The command's instant (UTC): the clock, read once per command."""
+        if self._now is None:
+            self._now = self.clock().now()
         return self._now
 
     def time(self, text: str) -> datetime:

@@ -47,7 +47,7 @@ def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, b
     from ..config import catalog
     from ..alerts.stream import read_alerts
     from ..app.ingest import Ingest
-    from ..times import current_time, parse_duration
+    from ..times import parse_duration
     from .incidents import who
 
     latency = parse_duration(batch_latency).total_seconds()
@@ -56,7 +56,7 @@ def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, b
         if service:
             catalog.service(session, service)
         fallback = service or catalog.setting(session, "default_service") or None
-    clock = c.now if c.now_option else current_time
+    clock = c.clock().moving()  # a stream is a loop: a replay moves on at real speed
     report = _Report(c.json)
     ingest = Ingest(db, clock, report, fallback=fallback, by=who(None), batch_size=batch_size, latency=latency)
     add = ingest.add

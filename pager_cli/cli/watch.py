@@ -26,7 +26,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -40,6 +39,8 @@ from .escalation import Printer, fail_if_cut, run_check
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from ..app.clock import Clock
+
     from ..escalation.engine import Event
     from ..schedules.rotation import Shift
 
@@ -51,35 +52,6 @@ PLAIN_WIDTH = 100  # width of a plain-text frame when COLUMNS is not set
 
 
 # --- time ------------------------------------------------------------------
-
-
-class TickClock:
-    """Each tick's `now`.
-
-    Ctx reads the clock once per command; a loop needs a fresh instant every
-    tick. Live, the clock is read afresh each tick (`times.current_time`), so a
-    machine that slept catches up at once. In a replay (`--now T` / PAGER_NOW),
-    the first tick is at T exactly and each later one at T plus the real time
-    elapsed since the first, measured on the monotonic clock
-    (`start_now + (monotonic() - started)`): the replay keeps moving at real
-    speed, and escalations fall due as they would have.
-    """
-
-    def __init__(self, start: datetime, replay: bool, monotonic: Callable[[], float] = time.monotonic):
-        self.start = start
-        self.replay = replay
-        self._monotonic = monotonic
-        self._started: float | None = None
-
-    def __call__(self) -> datetime:
-        if self.replay:
-            if self._started is None:
-                self._started = self._monotonic()
-                return self.start
-            return self.start + timedelta(seconds=self._monotonic() - self._started)
-        from ..times import current_time
-
-        return current_time(None)
 
 
 def parse_interval(text: str) -> timedelta:
@@ -255,7 +227,7 @@ def _retry_later(error: Exception) -> None:
     output.error(f"{error}; retrying at the next tick", getattr(error, "hint", None))
 
 
-def _once(c: Ctx, clock: TickClock, plain: bool) -> None:
+def _once(c: Ctx, clock: Clock, plain: bool) -> None:
     now = clock()
     printer = run_check(c, now)
     fail_if_cut(printer)
@@ -271,7 +243,7 @@ def _once(c: Ctx, clock: TickClock, plain: bool) -> None:
         fail_if_cut(Printer(c.json, cut=True))
 
 
-def _loop_plain(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) -> None:
+def _loop_plain(c: Ctx, clock: Clock, every: timedelta, stop: StopSignals) -> None:
     from ..errors import DatabaseError
 
     while not stop.requested:
@@ -285,7 +257,7 @@ def _loop_plain(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) -
         stop.sleep(every.total_seconds())
 
 
-def _loop_live(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) -> None:
+def _loop_live(c: Ctx, clock: Clock, every: timedelta, stop: StopSignals) -> None:
     from rich.live import Live
 
     from ..errors import DatabaseError
@@ -319,7 +291,7 @@ def watch(
     c = get(ctx, json_)
     every = parse_interval(interval)
     plain = c.json or not _is_terminal()
-    clock = TickClock(c.now(), replay=bool(c.now_option))
+    clock = c.clock().moving()
     c.db()  # a database that cannot be opened fails now, not at every tick
     try:
         with StopSignals() as stop:
