@@ -248,14 +248,14 @@ def test_a_locked_database_is_retried_at_the_next_tick(setup, monkeypatch):
 
     calls = []
 
-    def run_check(c, now):
-        calls.append(now)
+    def run_tick(c, clock):
+        calls.append(clock())
         if len(calls) == 1:
             raise DatabaseError("database x is locked", hint="retry")
         os.kill(os.getpid(), signal.SIGTERM)
-        return Printer(json=False)
+        return Printer(json=False), calls[-1]
 
-    monkeypatch.setattr(watch, "run_check", run_check)
+    monkeypatch.setattr(watch, "run_tick", run_tick)
     r = setup("--now", "2026-11-23T10:00:00Z", "watch", "--interval", "1s")
     assert r.code == 0, r
     assert len(calls) == 2 and calls[1] - calls[0] >= timedelta(seconds=1)

@@ -135,9 +135,9 @@ def _drop_bad_terminal_size() -> None:
 
 
 def _register() -> None:
-    from . import escalation, incidents, metrics, schedules
+    from . import escalation, incidents, metrics, schedules, watch
 
-    for module in (schedules, incidents, escalation, metrics):
+    for module in (schedules, incidents, escalation, watch, metrics):
         module.register(commands)
 
 

@@ -90,6 +90,15 @@ def line(text: str) -> None:
     sys.stdout.flush()
 
 
+def pages(pages: list, as_json: bool) -> None:
+    """Committed pages on the console channel: a `PAGE …` line each on stdout, or
+    on stderr when stdout carries JSON. Every command delivers through here."""
+    if pages:
+        from ..notify.console import deliver
+
+        deliver(pages, quiet=as_json)
+
+
 def silence_stdout() -> None:
     """Point stdout at /dev/null once it is closed or broken, so that nothing
     (not even the flush at exit) writes to it again."""

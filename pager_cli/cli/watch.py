@@ -1,6 +1,6 @@
 """`pager watch`: the escalation loop in the foreground, with a live view.
 
-Each tick does what `escalate-check` does (`run_check`), then reads a
+Each tick does what `escalate-check` does (`app.tick`, through `run_tick`), then reads a
 `Snapshot` — who is on call, the open incidents, the latest pages and
 escalations — on the main thread and hands Rich's Live view a finished
 renderable. Live never queries the database: nothing it renders is lazy.
@@ -34,7 +34,7 @@ import typer
 
 from . import output
 from .context import Ctx, get
-from .escalation import Printer, fail_if_cut, run_check
+from .escalation import Printer, fail_if_cut, run_tick
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -228,8 +228,7 @@ def _retry_later(error: Exception) -> None:
 
 
 def _once(c: Ctx, clock: Clock, plain: bool) -> None:
-    now = clock()
-    printer = run_check(c, now)
+    printer, now = run_tick(c, clock)
     fail_if_cut(printer)
     snap = snapshot(c, now)
     try:
@@ -248,7 +247,7 @@ def _loop_plain(c: Ctx, clock: Clock, every: timedelta, stop: StopSignals) -> No
 
     while not stop.requested:
         try:
-            printer = run_check(c, clock())
+            printer, _ = run_tick(c, clock)
         except DatabaseError as e:
             _retry_later(e)
             printer = None
@@ -266,9 +265,8 @@ def _loop_live(c: Ctx, clock: Clock, every: timedelta, stop: StopSignals) -> Non
     # so Rich's refresh thread never runs and never touches the database.
     with Live(console=output.console(), auto_refresh=False, screen=False, transient=False) as live:
         while not stop.requested:
-            now = clock()
             try:
-                run_check(c, now)
+                _, now = run_tick(c, clock)
                 live.update(render(snapshot(c, now), c.tz(), every, clock.replay), refresh=True)
             except DatabaseError as e:
                 _retry_later(e)
@@ -303,3 +301,7 @@ def watch(
                 _loop_live(c, clock, every, stop)
     except KeyboardInterrupt:
         pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(watch)
