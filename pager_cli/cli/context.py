@@ -3,6 +3,7 @@ the display zone and the one clock read."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -84,6 +85,23 @@ def get(ctx: typer.Context, json_flag: bool = False) -> Ctx:
     if json_flag:
         root.obj.json = True
     return root.obj
+
+
+def who(by: str | None) -> str:
+    """--by, else $PAGER_USER, else the login name; exit 2 when the one it takes
+    is not valid UTF-8."""
+    if by:
+        return by
+    env = os.environ.get("PAGER_USER")
+    if env:
+        return require_utf8(env, "PAGER_USER")
+    import getpass
+
+    try:
+        login = getpass.getuser()
+    except Exception:  # no login name in a container
+        return "unknown"
+    return require_utf8(login, "the login name", hint="set PAGER_USER or give --by")
 
 
 # Parameters that name files: a path may hold any bytes the file system allows.

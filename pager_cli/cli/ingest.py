@@ -33,7 +33,7 @@ import time
 from typing import TYPE_CHECKING
 
 from . import output
-from .context import Ctx
+from .context import Ctx, who
 
 if TYPE_CHECKING:
     from ..app.ingest import Batch
@@ -48,7 +48,6 @@ def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, b
     from ..alerts.stream import read_alerts
     from ..app.ingest import Ingest
     from ..times import parse_duration
-    from .incidents import who
 
     latency = parse_duration(batch_latency).total_seconds()
     db = c.db()
@@ -127,9 +126,7 @@ class _Report:
         self.progress = _Progress(as_json)
 
     def __call__(self, batch: "Batch") -> None:
-        from ..notify.console import deliver
-
-        deliver(batch.pages, quiet=self.as_json)
+        output.pages(batch.pages, self.as_json)
         counts, lines = self.counts, []
         for r in batch.results:
             counts[r.action] += 1
