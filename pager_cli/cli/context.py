@@ -32,7 +32,7 @@ class Ctx:
 
     def db(self) -> "Database":
         if self._db is None:
-            from ..store.db import open_database
+            from ..app.database import open_database
 
             self._db = open_database(self.db_option)
         return self._db
@@ -44,9 +44,9 @@ class Ctx:
 
         if self.tz_option:
             return zone(self.tz_option)
-        from ..config.catalog import config_timezone
+        from ..app.database import config_zone
 
-        return zone(config_timezone(self.db()) or "UTC")
+        return config_zone(self.db())
 
     def clock(self) -> "Clock":
         """The command's clock (`app.clock`): fixed at --now / PAGER_NOW in a

@@ -26,7 +26,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -41,13 +40,10 @@ if TYPE_CHECKING:
 
     from ..app.clock import Clock
 
-    from ..escalation.engine import Event
-    from ..schedules.rotation import Shift
+    from ..app.watch import Snapshot
 
 MIN_INTERVAL = timedelta(seconds=1)
 SLICE = 0.1  # seconds: how soon a stop request ends the sleep between ticks
-INCIDENT_ROWS = 20  # open incidents shown in the view; the rest are counted
-ACTIVITY_ROWS = 10  # latest pages and escalations shown
 PLAIN_WIDTH = 100  # width of a plain-text frame when COLUMNS is not set
 
 
@@ -111,44 +107,13 @@ class StopSignals:
 # --- what a frame shows --------------------------------------------------------
 
 
-@dataclass
-class Snapshot:
-    at: datetime
-    on_call: list[tuple[str, "Shift | None"]]
-    incidents: list[Any]  # models.Incident, newest first, at most INCIDENT_ROWS
-    open_total: int
-    activity: list["Event"]  # newest first
+def snapshot(c: Ctx, now: datetime) -> "Snapshot":
+    from ..app.watch import snapshot as read
 
-    def to_json(self) -> dict:
-        from ..incidents import lifecycle as incidents
-        from ..times import iso
-
-        return {
-            "at": iso(self.at),
-            "on_call": [{"schedule": name, "user": s.user if s else None, "shift_start": iso(s.start) if s else None,
-                         "shift_end": iso(s.end) if s else None} for name, s in self.on_call],
-            "open_incidents": self.open_total,
-            "incidents": [incidents.to_json(i) for i in self.incidents],
-            "latest": [a.to_json() for a in self.activity],
-        }
+    return read(c.db(), now)
 
 
-def snapshot(c: Ctx, now: datetime) -> Snapshot:
-    """Everything a frame shows, read in one transaction on the calling thread."""
-    from ..config import catalog
-    from ..incidents import lifecycle as incidents
-    from ..escalation.engine import latest_activity
-    from ..schedules.rotation import on_call
-
-    with c.db().read() as session:
-        on_call_now = [(name, on_call(catalog.schedule(session, name), now)) for name in catalog.schedule_names(session)]
-        rows = incidents.listing(session, "open", limit=INCIDENT_ROWS)
-        total = sum(incidents.open_counts(session).values())
-        activity = latest_activity(session, ACTIVITY_ROWS)
-    return Snapshot(now, on_call_now, rows, total, activity)
-
-
-def render(snap: Snapshot, tz: "ZoneInfo", every: timedelta | None = None, replay: bool = False):  # noqa: ANN201
+def render(snap: "Snapshot", tz: "ZoneInfo", every: timedelta | None = None, replay: bool = False):  # noqa: ANN201
     """The frame: a header, who is on call, open incidents, latest pages and
     escalations. Every piece of alert text goes through `output.literal`."""
     from rich.console import Group
@@ -168,10 +133,9 @@ def render(snap: Snapshot, tz: "ZoneInfo", every: timedelta | None = None, repla
     parts: list[Any] = [head, Text()]
     if snap.on_call:
         grid = output.table("Schedule", "On call", "Until", title="On call")
-        for name, shift in snap.on_call:
-            user = shift.user if shift else None
-            grid.add_row(output.literal(name), output.literal(user or "— nobody", "" if user else "dim"),
-                         output.local_time(shift.end if shift else None, tz))
+        for o in snap.on_call:
+            grid.add_row(output.literal(o.schedule), output.literal(o.user or "— nobody", "" if o.user else "dim"),
+                         output.local_time(o.end, tz))
         parts.append(grid)
     else:
         parts.append(Text("No schedules yet: `pager schedules apply FILE` defines them.", style="dim"))
