@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import select
 
 from pager_cli.store import tables as m
-from pager_cli.cli.watch import TickClock
+from pager_cli.app.clock import Clock
 from scenario import write_scenario
 
 EVIL = "[red]x[/] \x1b[2J\x1b]0;pwn\x07 [link=y]z"
@@ -121,15 +121,23 @@ def test_bad_interval_is_a_usage_error(cli, interval):
 def test_replay_clock_moves_at_real_speed_from_the_first_tick():
     ticks = iter([100.0, 101.5, 160.0])
     start = datetime(2026, 11, 23, 10, 4, 59, tzinfo=timezone.utc)
-    clock = TickClock(start, replay=True, monotonic=lambda: next(ticks))
+    clock = Clock(start, monotonic=lambda: next(ticks)).moving()
     assert clock() == start
     assert clock() == start + timedelta(seconds=1.5)
     assert clock() == start + timedelta(seconds=60)
 
 
 def test_live_clock_is_read_afresh_each_tick():
-    clock = TickClock(datetime(2000, 1, 1, tzinfo=timezone.utc), replay=False)
-    assert clock() > datetime(2020, 1, 1, tzinfo=timezone.utc)
+    clock = Clock().moving()
+    assert not clock.replay and clock() > datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+
+def test_a_one_shot_replay_clock_stays_at_its_instant():
+    start = datetime(2026, 11, 23, 10, 4, 59, tzinfo=timezone.utc)
+    ticks = iter([100.0, 101.5, 160.0])
+    clock = Clock(start, monotonic=lambda: next(ticks))
+    assert [clock(), clock(), clock()] == [start] * 3
+    assert Clock.from_option("2026-11-23T10:04:59Z")() == start
 
 
 def test_sigterm_during_a_write_lets_the_step_finish(setup, db, monkeypatch):
@@ -240,14 +248,14 @@ def test_a_locked_database_is_retried_at_the_next_tick(setup, monkeypatch):
 
     calls = []
 
-    def run_check(c, now):
-        calls.append(now)
+    def run_tick(c, clock):
+        calls.append(clock())
         if len(calls) == 1:
             raise DatabaseError("database x is locked", hint="retry")
         os.kill(os.getpid(), signal.SIGTERM)
-        return Printer(json=False)
+        return Printer(json=False), calls[-1]
 
-    monkeypatch.setattr(watch, "run_check", run_check)
+    monkeypatch.setattr(watch, "run_tick", run_tick)
     r = setup("--now", "2026-11-23T10:00:00Z", "watch", "--interval", "1s")
     assert r.code == 0, r
     assert len(calls) == 2 and calls[1] - calls[0] >= timedelta(seconds=1)

@@ -167,6 +167,27 @@ class Ingest:
         self.commit()
 
 
+def for_stream(db, clock: Callable[[], datetime], on_commit: Callable[[Batch], None], service: str | None,  # noqa: ANN001
+               **options) -> Ingest:  # noqa: ANN003 - by, batch_size, latency
+    """The `Ingest` of a stream whose records without a service take `service`
+    (NotFound when it does not exist), else the config's `default_service`."""
+    with db.read() as session:
+        if service:
+            catalog.service(session, service)
+        fallback = service or catalog.setting(session, "default_service") or None
+    return Ingest(db, clock, on_commit, fallback=fallback, **options)
+
+
+def feed(ingest: Ingest, stream, input_format: str) -> None:  # noqa: ANN001 - a binary stream
+    """Every record of `stream` (`alerts.stream.read_alerts`) into `ingest`, then the last batch."""
+    from ..alerts.stream import read_alerts
+
+    add = ingest.add
+    for alert in read_alerts(stream, input_format, ingest.fallback):
+        add(alert)
+    ingest.close()
+
+
 def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None = None,  # noqa: ANN001
                 by: str | None = None) -> Batch:
     """Apply `alerts` in order in one write transaction; their outcomes, once committed."""

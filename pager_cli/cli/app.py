@@ -117,11 +117,12 @@ def root(
     check_utf8(ctx)  # every command checks its own arguments again in context.get()
     ctx.obj = Ctx(db_option=db, tz_option=tz, now_option=now, json=json_)
     if now or tz:
-        from ..times import UTC, current_time, zone
+        from ..app.clock import Clock
+        from ..times import UTC, zone
 
         if tz:
             zone(tz)
-        current_time(now, UTC)  # a bad --now / PAGER_NOW is a usage error in every command
+        Clock.from_option(now, UTC)  # a bad --now / PAGER_NOW is a usage error in every command
 
 
 def _drop_bad_terminal_size() -> None:
@@ -136,9 +137,9 @@ def _drop_bad_terminal_size() -> None:
 
 
 def _register() -> None:
-    from . import escalation, incidents, metrics, schedules
+    from . import escalation, incidents, metrics, schedules, watch
 
-    for module in (schedules, incidents, escalation, metrics):
+    for module in (schedules, incidents, escalation, watch, metrics):
         module.register(commands)
 
 

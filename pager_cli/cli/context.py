@@ -3,6 +3,7 @@ the display zone and the one clock read."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,6 +13,7 @@ import typer
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from ..app.clock import Clock
     from ..store.db import Database
 
 
@@ -30,6 +32,7 @@ class Ctx:
     now_option: str | None = None
     json: bool = False
     _db: Any = field(default=None, repr=False)
+    _clock: "Clock | None" = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
     @property
@@ -38,7 +41,7 @@ class Ctx:
 
     def db(self) -> "Database":
         if self._db is None:
-            from ..store.db import open_database
+            from ..app.database import open_database
 
             self._db = open_database(self.db_option)
         return self._db
@@ -50,16 +53,23 @@ class Ctx:
 
         if self.tz_option:
             return zone(self.tz_option)
-        from ..config.catalog import config_timezone
+        from ..app.database import config_zone
 
-        return zone(config_timezone(self.db()) or "UTC")
+        return config_zone(self.db())
+
+    def clock(self) -> "Clock":
+        """The command's clock (`app.clock`): fixed at --now / PAGER_NOW in a
+        replay, else live; a loop takes `clock().moving()`."""
+        if self._clock is None:
+            from ..app.clock import Clock
+
+            self._clock = Clock.from_option(self.now_option, self.tz)
+        return self._clock
 
     def now(self) -> datetime:
-        """The current instant (UTC), honouring --now / PAGER_NOW; read once per command."""
+        """The command's instant (UTC): the clock, read once per command."""
         if self._now is None:
-            from ..times import current_time
-
-            self._now = current_time(self.now_option, self.tz)
+            self._now = self.clock().now()
         return self._now
 
     def time(self, text: str) -> datetime:
@@ -84,6 +94,23 @@ def get(ctx: typer.Context, json_flag: bool = False) -> Ctx:
     if json_flag:
         root.obj.json = True
     return root.obj
+
+
+def who(by: str | None) -> str:
+    """--by, else $PAGER_USER, else the login name; exit 2 when the one it takes
+    is not valid UTF-8."""
+    if by:
+        return by
+    env = os.environ.get("PAGER_USER")
+    if env:
+        return require_utf8(env, "PAGER_USER")
+    import getpass
+
+    try:
+        login = getpass.getuser()
+    except Exception:  # no login name in a container
+        return "unknown"
+    return require_utf8(login, "the login name", hint="set PAGER_USER or give --by")
 
 
 # Parameters that name files: a path may hold any bytes the file system allows.

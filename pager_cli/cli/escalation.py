@@ -1,10 +1,12 @@
-"""escalate-check (the cron job) and watch (the loop in the foreground)."""
+"""escalate-check (the cron job): one tick (`app.tick`), its events printed
+piece by piece. `watch` runs the same tick in a loop (cli/watch.py)."""
 
 from __future__ import annotations
 
 import errno
 import sys
 from datetime import datetime
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -26,14 +28,12 @@ class Printer:
         self.cut = cut
 
     def events(self, events: list) -> None:
-        from ..notify.console import deliver
-
         if self.cut:
             return
         try:
             for event in events:
                 if event.page is not None:
-                    deliver([event.page], quiet=self.json)
+                    output.pages([event.page], self.json)
                 elif not self.json:
                     output.line(event.line())
                 if self.json:
@@ -49,21 +49,19 @@ class Printer:
             output.silence_stdout()
 
 
-def run_check(c: Ctx, now: datetime | None = None, printer: Printer | None = None) -> Printer:
-    """One pass of the escalation engine at `now` (default `c.now()`); prints
-    each piece's pages and steps right after the piece commits, and keeps none
-    of them. Returns the printer (`cut` if stdout was closed on the way)."""
-    from ..escalation.due import anything_due
+def run_tick(c: Ctx, clock: Callable[[], datetime] | None = None,
+             printer: Printer | None = None) -> tuple[Printer, datetime]:
+    """One tick (`app.tick`) at `clock()` (default: the command's instant);
+    prints each piece's events right after the piece commits, and keeps none
+    of them. Returns the printer (`cut` if stdout was closed on the way) and
+    the tick's instant."""
+    from ..app.tick import tick
 
     printer = printer or Printer(c.json)
-    now = now or c.now()
-    if not anything_due(c.db(), now):
-        return printer
-    from ..escalation.engine import escalate_check
-
-    for piece in escalate_check(c.db(), now):
-        printer.events(piece)
-    return printer
+    run = tick(c.db(), clock or c.now)
+    for events in run:
+        printer.events(events)
+    return printer, run.now
 
 
 def fail_if_cut(printer: Printer) -> None:
@@ -86,11 +84,8 @@ def escalate_check(
 
     Crontab: `* * * * * /full/path/to/pager escalate-check`
     """
-    fail_if_cut(run_check(get(ctx, json_)))
+    fail_if_cut(run_tick(get(ctx, json_))[0])
 
 
 def register(app: typer.Typer) -> None:
-    from .watch import watch
-
     app.command("escalate-check")(escalate_check)
-    app.command()(watch)

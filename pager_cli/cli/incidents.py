@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from typing import Annotated, Optional
 
 import typer
 
 from . import output
-from .context import JsonFlag, get, require_utf8
+from .context import JsonFlag, get, who
 
 ByOption = Annotated[Optional[str], typer.Option("--by", metavar="WHO", help="Who does it (default: $PAGER_USER, then the login name).")]
 KeyOption = Annotated[Optional[str], typer.Option("--key", metavar="KEY", help="Find the open incident with this dedup key instead of an id.")]
 ServiceFilter = Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="Only this service.")]
-
-
-def who(by: str | None) -> str:
-    """--by, else $PAGER_USER, else the login name; exit 2 when the one it takes
-    is not valid UTF-8."""
-    if by:
-        return by
-    env = os.environ.get("PAGER_USER")
-    if env:
-        return require_utf8(env, "PAGER_USER")
-    try:
-        login = getpass.getuser()
-    except Exception:  # no login name in a container
-        return "unknown"
-    return require_utf8(login, "the login name", hint="set PAGER_USER or give --by")
-
-
-def deliver(events, as_json: bool) -> None:  # noqa: ANN001
-    from ..notify.console import deliver as send
-
-    send([e.page for e in events if e.page is not None], quiet=as_json)
 
 
 def trigger(
@@ -65,28 +42,17 @@ def trigger(
         from ..errors import UsageError
 
         raise UsageError("trigger needs a TITLE (or `-` to read alerts from stdin)", hint='pager trigger --service payments "DB down"')
-    from ..incidents import lifecycle as incidents
-    from ..errors import UsageError
-    from ..severity import normalize_severity
+    from ..app import incidents
 
-    if not service:
-        raise UsageError("trigger needs --service", hint='pager trigger --service payments "DB down"')
-    level = normalize_severity(severity)
-    if level is None:
-        raise UsageError(f"unknown severity {severity!r}", hint="critical, error, warning or info")
-    doc = _details(details)
-    now = c.now()
-    with c.db().write() as session:
-        outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
-        result = incidents.to_json(outcome.incident)
-    for warning in outcome.warnings:
+    done = incidents.trigger(c.db(), c.now(), service, title, severity, dedup_key, details)
+    for warning in done.warnings:
         output.warn(warning)
-    deliver(outcome.events, c.json)
+    output.pages(done.pages, c.json)
     if c.json:
-        output.emit_json(result)
+        output.emit_json(done.incident.to_json())
     else:
-        extra = f" ({result['alert_count']} alerts)" if outcome.action == "deduplicated" else ""
-        output.line(f"#{result['id']} {outcome.action}{extra}")
+        extra = f" ({done.incident.alert_count} alerts)" if done.action == "deduplicated" else ""
+        output.line(f"#{done.incident.id} {done.action}{extra}")
 
 
 def _stdin_piped() -> bool:
@@ -96,53 +62,28 @@ def _stdin_piped() -> bool:
         return False
 
 
-def _details(text: str | None) -> dict:
-    """--details: a JSON object under the rules of a stdin record (exit 2 otherwise)."""
-    if not text:
-        return {}
-    from ..alerts.json_strict import parse_details
-
-    return parse_details(text)
-
-
 def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None, service: str | None,
                 by: str | None, as_json: bool) -> None:
-    """Run `action` on each incident in its own transaction; report each; exit
+    """Run `action` on each incident (each in its own transaction); report each; exit
     with the worst code."""
-    from ..incidents import lifecycle as incidents
-    from ..errors import PagerError, UsageError
+    from ..app import incidents
 
     c = get(ctx, as_json)
-    if not ids and not key:
-        raise UsageError(f"{action} needs incident ids or --key")
-    actor = who(by)
-    now = c.now()
-    functions = {"acknowledge": incidents.acknowledge, "resolve": incidents.resolve, "escalate": incidents.escalate}
-    worst, results = 0, []
-    targets: list[int | str] = list(ids) + ([key] if key else [])
-    for target in targets:
-        try:
-            with c.db().write() as session:
-                if isinstance(target, str):
-                    incident = incidents.find_by_key(session, target, service)
-                else:
-                    incident = incidents.get(session, target)
-                outcome = functions[action](session, now, incident, actor)
-                result = incidents.to_json(outcome.incident)
-        except PagerError as e:
-            output.error(e.message, e.hint)
-            worst = max(worst, e.exit_code)
+    actor = who(by) if ids or key else ""
+    done = incidents.transition(c.db(), c.now(), action, list(ids) + ([key] if key else []), service, actor)
+    for r in done.results:
+        if r.error is not None:
+            output.error(r.error.message, r.error.hint)
             continue
-        if outcome.action == incidents.NOOP:
-            output.say(outcome.message)
+        if r.message is not None:
+            output.say(r.message)
         elif not c.json:
-            output.line(f"#{result['id']} {outcome.action} by {actor}")
-        deliver(outcome.events, c.json)
-        results.append(result)
+            output.line(f"#{r.incident.id} {r.action} by {actor}")
+        output.pages(r.pages, c.json)
     if c.json:
-        output.emit_json(results)
-    if worst:
-        raise typer.Exit(worst)
+        output.emit_json([r.incident.to_json() for r in done.done])
+    if done.exit_code:
+        raise typer.Exit(done.exit_code)
 
 
 def ack(
@@ -190,17 +131,13 @@ def note(
     json_: JsonFlag = False,
 ) -> None:
     """Add a note to an incident's timeline."""
-    from ..incidents import lifecycle as incidents
+    from ..app import incidents
 
     c = get(ctx, json_)
-    now = c.now()
     actor = who(by)
-    with c.db().write() as session:
-        incident = incidents.get(session, incident_id)
-        incidents.add_note(session, now, incident, text, actor)
-        result = incidents.to_json(incident)
+    incident = incidents.note(c.db(), c.now(), incident_id, text, actor)
     if c.json:
-        output.emit_json(result)
+        output.emit_json(incident.to_json())
     else:
         output.line(f"#{incident_id} note added by {actor}")
 
@@ -214,15 +151,15 @@ def list_(
     json_: JsonFlag = False,
 ) -> None:
     """List incidents, newest first (default: the open ones)."""
-    from ..incidents import lifecycle as incidents
+    from ..app import incidents
 
     c = get(ctx, json_)
     start = c.time(since) if since else None
-    with c.db().read() as session:
-        rows = incidents.listing(session, status, service, start, limit)
+    rows = incidents.listing(c.db(), status, service, start, limit)
     if c.json:
-        output.emit_json([incidents.to_json(r) for r in rows])
+        output.emit_json_array(r.to_json() for r in rows)  # streamed, row by row
         return
+    rows = list(rows)
     if not rows:
         output.say(f"No {status if status != 'all' else ''} incidents.".replace("  ", " "))
         return
@@ -255,15 +192,12 @@ def show(
     json_: JsonFlag = False,
 ) -> None:
     """One incident with its full timeline."""
-    from ..incidents import lifecycle as incidents
+    from ..app import incidents
 
     c = get(ctx, json_)
-    with c.db().read() as session:
-        incident = incidents.get(session, incident_id)
-        entries = incidents.timeline(session, incident_id)
-    doc = incidents.to_json(incident, entries)
+    incident = incidents.show(c.db(), incident_id)
     if c.json:
-        output.emit_json(doc)
+        output.emit_json(incident.to_json())
         return
     from rich.console import Group
     from rich.table import Table
@@ -290,7 +224,7 @@ def show(
     if incident.details:
         facts.add_row("details", output.literal(output.dumps(incident.details)))
     steps = output.table("At", "Event", "By", "Text", title="Timeline", fold=("By",))
-    for e in entries:
+    for e in incident.timeline:
         steps.add_row(output.local_time(e.at, tz), e.kind, output.literal(e.by or ""), output.literal(e.text))
     output.show(Group(head, facts, steps))
 
@@ -303,19 +237,10 @@ def _by(at, by, tz) -> str:  # noqa: ANN001
 
 def services(ctx: typer.Context, json_: JsonFlag = False) -> None:
     """Each service: healthy or not (open incidents), its escalation policy."""
-    from ..config import catalog
-    from ..incidents import lifecycle as incidents
+    from ..app import incidents
 
     c = get(ctx, json_)
-    with c.db().read() as session:
-        rows = catalog.services(session)
-        counts = incidents.open_counts(session)
-    docs = [
-        {"service": s.name, "healthy": counts.get(s.name, 0) == 0, "open_incidents": counts.get(s.name, 0),
-         "escalation_policy": s.escalation_policy, "dedup": s.dedup,
-         "require_ack_before_resolve": s.require_ack_before_resolve}
-        for s in rows
-    ]
+    docs = incidents.services(c.db())
     if c.json:
         output.emit_json(docs)
         return

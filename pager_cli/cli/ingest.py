@@ -33,7 +33,7 @@ import time
 from typing import TYPE_CHECKING
 
 from . import output
-from .context import Ctx
+from .context import Ctx, who
 
 if TYPE_CHECKING:
     from ..app.ingest import Batch
@@ -44,27 +44,16 @@ _PROGRESS_AFTER = 1.0  # seconds before a stream counts as long
 
 def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, batch_latency: str) -> int:
     """Ingest the alerts on stdin; the exit code."""
-    from ..config import catalog
-    from ..alerts.stream import read_alerts
-    from ..app.ingest import Ingest
-    from ..times import current_time, parse_duration
-    from .incidents import who
+    from ..app.ingest import feed, for_stream
+    from ..times import parse_duration
 
     latency = parse_duration(batch_latency).total_seconds()
-    db = c.db()
-    with db.read() as session:
-        if service:
-            catalog.service(session, service)
-        fallback = service or catalog.setting(session, "default_service") or None
-    clock = c.now if c.now_option else current_time
+    clock = c.clock().moving()  # a stream is a loop: a replay moves on at real speed
     report = _Report(c.json)
-    ingest = Ingest(db, clock, report, fallback=fallback, by=who(None), batch_size=batch_size, latency=latency)
-    add = ingest.add
+    ingest = for_stream(c.db(), clock, report, service, by=who(None), batch_size=batch_size, latency=latency)
     gc.freeze()  # a long stream allocates much: keep the collector off what the imports made
     try:
-        for alert in read_alerts(_stdin(ingest), input_format, fallback):
-            add(alert)
-        ingest.close()
+        feed(ingest, _stdin(ingest), input_format)
     finally:
         gc.unfreeze()
         report.stop()
@@ -127,9 +116,7 @@ class _Report:
         self.progress = _Progress(as_json)
 
     def __call__(self, batch: "Batch") -> None:
-        from ..notify.console import deliver
-
-        deliver(batch.pages, quiet=self.as_json)
+        output.pages(batch.pages, self.as_json)
         counts, lines = self.counts, []
         for r in batch.results:
             counts[r.action] += 1

@@ -27,14 +27,12 @@ def metrics(
 
     Example: `pager metrics --since 2026-11-01 --until 2026-12-01 --service payments`
     """
-    from ..metrics import report as domain
+    from ..app import metrics as app
 
     c = get(ctx, json_)
     end = c.time(until) if until else c.now()
-    start, end = domain.window(c.time(since) if since else None, end)
     tz = c.tz()
-    with c.db().read() as session:
-        report = domain.compute(session, start, end, tz, service)
+    report = app.report(c.db(), c.time(since) if since else None, end, tz, service)
     if c.json:
         output.emit_json(report.to_json())
         return

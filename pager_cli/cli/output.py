@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -39,21 +40,22 @@ def literal(value: object, style: str = "") -> "Text":
     return Text(inline(value), style=style)
 
 
-def dumps(document: Any) -> str:
-    """`document` as one line of standard JSON (see the module's docstring)."""
+def dumps(document: Any, depth: int = 0) -> str:
+    """`document` as one line of standard JSON (see the module's docstring);
+    `depth`: how deep it sits in the document it is part of."""
     try:
         text = json.dumps(document, ensure_ascii=False, separators=(", ", ": "), default=str, allow_nan=False)
     except (ValueError, RecursionError):
-        text = json.dumps(_standard(document), ensure_ascii=False, separators=(", ", ": "), default=str,
+        text = json.dumps(_standard(document, depth), ensure_ascii=False, separators=(", ", ": "), default=str,
                           allow_nan=False)
     return _JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _standard(document: Any) -> Any:
+def _standard(document: Any, depth: int = 0) -> Any:
     """A copy of `document` that standard JSON can hold: non-finite floats as
     strings, nesting cut at MAX_NESTING. Iterative, so any depth is safe."""
     root: list = [None]
-    stack = [(document, root, 0, 0)]
+    stack = [(document, root, 0, depth)]
     while stack:
         value, parent, slot, depth = stack.pop()
         if isinstance(value, float) and value != value:
@@ -84,10 +86,32 @@ def emit_json(document: Any) -> None:
     sys.stdout.flush()
 
 
+def emit_json_array(documents: Iterable[Any]) -> None:
+    """A JSON array on stdout, written element by element as they come (the same
+    text `emit_json(list(documents))` writes, never the whole list in memory)."""
+    write = sys.stdout.write
+    write("[")
+    first = True
+    for document in documents:
+        write(("" if first else ", ") + dumps(document, depth=1))
+        first = False
+    write("]\n")
+    sys.stdout.flush()
+
+
 def line(text: str) -> None:
     """One plain line on stdout (a page, an escalation): flushed, for pipes and cron."""
     sys.stdout.write(one_line(text) + "\n")
     sys.stdout.flush()
+
+
+def pages(pages: list, as_json: bool) -> None:
+    """Committed pages on the console channel: a `PAGE …` line each on stdout, or
+    on stderr when stdout carries JSON. Every command delivers through here."""
+    if pages:
+        from ..notify.console import deliver
+
+        deliver(pages, quiet=as_json)
 
 
 def silence_stdout() -> None:

@@ -1,6 +1,6 @@
 """`pager watch`: the escalation loop in the foreground, with a live view.
 
-Each tick does what `escalate-check` does (`run_check`), then reads a
+Each tick does what `escalate-check` does (`app.tick`, through `run_tick`), then reads a
 `Snapshot` — who is on call, the open incidents, the latest pages and
 escalations — on the main thread and hands Rich's Live view a finished
 renderable. Live never queries the database: nothing it renders is lazy.
@@ -29,8 +29,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -38,51 +36,21 @@ import typer
 
 from . import output
 from .context import Ctx, get
-from .escalation import Printer, fail_if_cut, run_check
+from .escalation import Printer, fail_if_cut, run_tick
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from ..escalation.engine import Event
-    from ..schedules.rotation import Shift
+    from ..app.clock import Clock
+
+    from ..app.watch import Snapshot
 
 MIN_INTERVAL = timedelta(seconds=1)
 SLICE = 0.1  # seconds: how soon a stop request ends the sleep between ticks
-INCIDENT_ROWS = 20  # open incidents shown in the view; the rest are counted
-ACTIVITY_ROWS = 10  # latest pages and escalations shown
 PLAIN_WIDTH = 100  # width of a plain-text frame when COLUMNS is not set
 
 
 # --- time ------------------------------------------------------------------
-
-
-class TickClock:
-    """Each tick's `now`.
-
-    Ctx reads the clock once per command; a loop needs a fresh instant every
-    tick. Live, the clock is read afresh each tick (`times.current_time`), so a
-    machine that slept catches up at once. In a replay (`--now T` / PAGER_NOW),
-    the first tick is at T exactly and each later one at T plus the real time
-    elapsed since the first, measured on the monotonic clock
-    (`start_now + (monotonic() - started)`): the replay keeps moving at real
-    speed, and escalations fall due as they would have.
-    """
-
-    def __init__(self, start: datetime, replay: bool, monotonic: Callable[[], float] = time.monotonic):
-        self.start = start
-        self.replay = replay
-        self._monotonic = monotonic
-        self._started: float | None = None
-
-    def __call__(self) -> datetime:
-        if self.replay:
-            if self._started is None:
-                self._started = self._monotonic()
-                return self.start
-            return self.start + timedelta(seconds=self._monotonic() - self._started)
-        from ..times import current_time
-
-        return current_time(None)
 
 
 def parse_interval(text: str) -> timedelta:
@@ -152,44 +120,13 @@ class StopSignals:
 # --- what a frame shows --------------------------------------------------------
 
 
-@dataclass
-class Snapshot:
-    at: datetime
-    on_call: list[tuple[str, "Shift | None"]]
-    incidents: list[Any]  # models.Incident, newest first, at most INCIDENT_ROWS
-    open_total: int
-    activity: list["Event"]  # newest first
+def snapshot(c: Ctx, now: datetime) -> "Snapshot":
+    from ..app.watch import snapshot as read
 
-    def to_json(self) -> dict:
-        from ..incidents import lifecycle as incidents
-        from ..times import iso
-
-        return {
-            "at": iso(self.at),
-            "on_call": [{"schedule": name, "user": s.user if s else None, "shift_start": iso(s.start) if s else None,
-                         "shift_end": iso(s.end) if s else None} for name, s in self.on_call],
-            "open_incidents": self.open_total,
-            "incidents": [incidents.to_json(i) for i in self.incidents],
-            "latest": [a.to_json() for a in self.activity],
-        }
+    return read(c.db(), now)
 
 
-def snapshot(c: Ctx, now: datetime) -> Snapshot:
-    """Everything a frame shows, read in one transaction on the calling thread."""
-    from ..config import catalog
-    from ..incidents import lifecycle as incidents
-    from ..escalation.engine import latest_activity
-    from ..schedules.rotation import on_call
-
-    with c.db().read() as session:
-        on_call_now = [(name, on_call(catalog.schedule(session, name), now)) for name in catalog.schedule_names(session)]
-        rows = incidents.listing(session, "open", limit=INCIDENT_ROWS)
-        total = sum(incidents.open_counts(session).values())
-        activity = latest_activity(session, ACTIVITY_ROWS)
-    return Snapshot(now, on_call_now, rows, total, activity)
-
-
-def render(snap: Snapshot, tz: "ZoneInfo", every: timedelta | None = None, replay: bool = False):  # noqa: ANN201
+def render(snap: "Snapshot", tz: "ZoneInfo", every: timedelta | None = None, replay: bool = False):  # noqa: ANN201
     """The frame: a header, who is on call, open incidents, latest pages and
     escalations. Every piece of alert text goes through `output.literal`."""
     from rich.console import Group
@@ -209,10 +146,9 @@ def render(snap: Snapshot, tz: "ZoneInfo", every: timedelta | None = None, repla
     parts: list[Any] = [head, Text()]
     if snap.on_call:
         grid = output.table("Schedule", "On call", "Until", title="On call")
-        for name, shift in snap.on_call:
-            user = shift.user if shift else None
-            grid.add_row(output.literal(name), output.literal(user or "— nobody", "" if user else "dim"),
-                         output.local_time(shift.end if shift else None, tz))
+        for o in snap.on_call:
+            grid.add_row(output.literal(o.schedule), output.literal(o.user or "— nobody", "" if o.user else "dim"),
+                         output.local_time(o.end, tz))
         parts.append(grid)
     else:
         parts.append(Text("No schedules yet: `pager schedules apply FILE` defines them.", style="dim"))
@@ -268,9 +204,8 @@ def _retry_later(error: Exception) -> None:
     output.error(f"{error}; retrying at the next tick", getattr(error, "hint", None))
 
 
-def _once(c: Ctx, clock: TickClock, plain: bool) -> None:
-    now = clock()
-    printer = run_check(c, now)
+def _once(c: Ctx, clock: Clock, plain: bool) -> None:
+    printer, now = run_tick(c, clock)
     fail_if_cut(printer)
     snap = snapshot(c, now)
     try:
@@ -284,12 +219,12 @@ def _once(c: Ctx, clock: TickClock, plain: bool) -> None:
         fail_if_cut(Printer(c.json, cut=True))
 
 
-def _loop_plain(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) -> None:
+def _loop_plain(c: Ctx, clock: Clock, every: timedelta, stop: StopSignals) -> None:
     from ..errors import DatabaseError
 
     while not stop.requested:
         try:
-            printer = run_check(c, clock())
+            printer, _ = run_tick(c, clock)
         except DatabaseError as e:
             _retry_later(e)
             printer = None
@@ -298,7 +233,7 @@ def _loop_plain(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) -
         stop.sleep(every.total_seconds())
 
 
-def _loop_live(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) -> None:
+def _loop_live(c: Ctx, clock: Clock, every: timedelta, stop: StopSignals) -> None:
     from rich.live import Live
 
     from ..errors import DatabaseError
@@ -307,9 +242,8 @@ def _loop_live(c: Ctx, clock: TickClock, every: timedelta, stop: StopSignals) ->
     # so Rich's refresh thread never runs and never touches the database.
     with Live(console=output.console(), auto_refresh=False, screen=False, transient=False) as live:
         while not stop.requested:
-            now = clock()
             try:
-                run_check(c, now)
+                _, now = run_tick(c, clock)
                 live.update(render(snapshot(c, now), c.tz(), every, clock.replay), refresh=True)
             except DatabaseError as e:
                 _retry_later(e)
@@ -332,7 +266,7 @@ def watch(
     c = get(ctx, json_)
     every = parse_interval(interval)
     plain = c.json or not _is_terminal()
-    clock = TickClock(c.now(), replay=bool(c.now_option))
+    clock = c.clock().moving()
     c.db()  # a database that cannot be opened fails now, not at every tick
     try:
         with StopSignals(ignore_after_stop=c.process_ends_after) as stop:
@@ -344,3 +278,7 @@ def watch(
                 _loop_live(c, clock, every, stop)
     except KeyboardInterrupt:
         pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(watch)

@@ -234,6 +234,12 @@ def add_note(session: Session, now: datetime, incident: m.Incident, text: str, b
 def listing(session: Session, status: str = "open", service: str | None = None, since: datetime | None = None,
             limit: int = 100) -> list[m.Incident]:
     """Incidents, newest first."""
+    return list(session.exec(listing_query(status, service, since, limit)))
+
+
+def listing_query(status: str = "open", service: str | None = None, since: datetime | None = None,
+                  limit: int = 100):  # noqa: ANN201 - a select of Incident
+    """The query of `listing` (to stream its rows); UsageError for an unknown status."""
     if status not in STATUS_FILTERS:
         raise UsageError(f"unknown status {status!r}", hint="one of " + ", ".join(STATUS_FILTERS))
     query = select(m.Incident)
@@ -247,7 +253,7 @@ def listing(session: Session, status: str = "open", service: str | None = None, 
     query = query.order_by(col(m.Incident.id).desc())
     if limit:
         query = query.limit(limit)
-    return list(session.exec(query))
+    return query
 
 
 def timeline(session: Session, incident_id: int) -> list[m.TimelineEntry]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from .model import RETRY, Job, Result, show_seconds
+from .one import send
 
 DEFAULT_PARALLEL = 16  # with 20 ms answers: at most 800 deliveries a second
 DEFAULT_DEADLINE = 20.0
@@ -29,8 +30,6 @@ def send_many(jobs: Iterable[Job], deadline_s: float = DEFAULT_DEADLINE, paralle
     send finishes before the deadline (to record outcomes as they come); it may
     run just after `send_many` has returned, if the deadline fell in between:
     the returned list is what counts."""
-    from . import send
-
     jobs = list(jobs)
     if parallel < 1:
         raise ValueError("parallel must be at least 1")

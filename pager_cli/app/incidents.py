@@ -1,0 +1,197 @@
+"""The incident commands as functions: each owns its transaction and returns
+plain results (`IncidentView`s, dicts) and the events of the work it did (the
+pages to deliver once committed). The CLI parses, calls one, renders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from ..errors import PagerError, UsageError
+
+
+@dataclass(frozen=True)
+class EntryView:
+    at: datetime
+    kind: str
+    by: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident as read, detached from the database."""
+
+    id: int
+    service: str
+    title: str
+    severity: str
+    status: str
+    dedup_key: str
+    alert_count: int
+    assignees: list
+    escalation_level: int
+    created_at: datetime
+    last_alert_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    details: Any
+    timeline: list[EntryView] | None = None
+
+    @classmethod
+    def of(cls, incident, entries=None) -> "IncidentView":  # noqa: ANN001 - a stored Incident and its entries
+        values = {f.name: getattr(incident, f.name) for f in fields(cls) if f.name != "timeline"}
+        timeline = [EntryView(e.at, e.kind, e.by, e.text) for e in entries] if entries is not None else None
+        return cls(**values, timeline=timeline)
+
+    def to_json(self) -> dict:
+        from ..incidents.lifecycle import to_json
+
+        return to_json(self, self.timeline)
+
+
+@dataclass
+class Triggered:
+    action: str  # "created" | "deduplicated"
+    incident: IncidentView
+    warnings: list[str]
+    pages: list
+
+
+@dataclass
+class Transitioned:
+    """One target of ack/resolve/escalate: done (`incident`), a no-op (`message`), or failed (`error`)."""
+
+    target: int | str
+    action: str | None = None
+    incident: IncidentView | None = None
+    message: str | None = None  # a no-op, said on stderr
+    error: PagerError | None = None
+    pages: list = field(default_factory=list)
+
+
+@dataclass
+class Transitions:
+    results: list[Transitioned]
+    exit_code: int  # the worst of the failures; 0 when none failed
+
+    @property
+    def done(self) -> list[Transitioned]:
+        return [r for r in self.results if r.error is None]
+
+
+def trigger(db, now: datetime, service: str | None, title: str, severity: str, dedup_key: str | None,  # noqa: ANN001
+            details: str | None) -> Triggered:
+    from ..incidents import lifecycle as incidents
+    from ..severity import normalize_severity
+
+    if not service:
+        raise UsageError("trigger needs --service", hint='pager trigger --service payments "DB down"')
+    level = normalize_severity(severity)
+    if level is None:
+        raise UsageError(f"unknown severity {severity!r}", hint="critical, error, warning or info")
+    doc = _details(details)
+    with db.write() as session:
+        outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
+        view = IncidentView.of(outcome.incident)
+    return Triggered(outcome.action, view, list(outcome.warnings), _pages(outcome.events))
+
+
+def _details(text: str | None) -> dict:
+    """--details: a JSON object under the rules of a stdin record (exit 2 otherwise)."""
+    if not text:
+        return {}
+    from ..alerts.json_strict import parse_details
+
+    return parse_details(text)
+
+
+def _pages(events) -> list:  # noqa: ANN001
+    return [e.page for e in events if e.page is not None]
+
+
+def transition(db, now: datetime, action: str, targets: list[int | str], service: str | None,  # noqa: ANN001
+               by: str) -> Transitions:
+    """`action` (acknowledge, resolve, escalate) on each target — an id, or a
+    dedup key of an open incident (of `service`) — each in its own transaction."""
+    from ..incidents import lifecycle as incidents
+
+    if not targets:
+        raise UsageError(f"{action} needs incident ids or --key")
+    function = {"acknowledge": incidents.acknowledge, "resolve": incidents.resolve,
+                "escalate": incidents.escalate}[action]
+    results, worst = [], 0
+    for target in targets:
+        try:
+            with db.write() as session:
+                if isinstance(target, str):
+                    incident = incidents.find_by_key(session, target, service)
+                else:
+                    incident = incidents.get(session, target)
+                outcome = function(session, now, incident, by)
+                view = IncidentView.of(outcome.incident)
+        except PagerError as e:
+            results.append(Transitioned(target, error=e))
+            worst = max(worst, e.exit_code)
+            continue
+        noop = outcome.action == incidents.NOOP
+        results.append(Transitioned(target, outcome.action, view, outcome.message if noop else None,
+                                    pages=_pages(outcome.events)))
+    return Transitions(results, worst)
+
+
+def note(db, now: datetime, incident_id: int, text: str, by: str) -> IncidentView:  # noqa: ANN001
+    from ..incidents import lifecycle as incidents
+
+    with db.write() as session:
+        incident = incidents.get(session, incident_id)
+        incidents.add_note(session, now, incident, text, by)
+        return IncidentView.of(incident)
+
+
+LIST_CHUNK = 500  # rows read from the database at a time
+
+
+def listing(db, status: str = "open", service: str | None = None, since: datetime | None = None,  # noqa: ANN001
+            limit: int = 100) -> Iterator[IncidentView]:
+    """Incidents, newest first, read as they are iterated (`limit` 0: all of
+    them, in chunks of LIST_CHUNK, never all in memory). A bad status fails
+    before the first row."""
+    from ..incidents import lifecycle as incidents
+
+    query = incidents.listing_query(status, service, since, limit)
+    return _stream(db, query)
+
+
+def _stream(db, query) -> Iterator[IncidentView]:  # noqa: ANN001
+    with db.read() as session:
+        for row in session.exec(query.execution_options(yield_per=LIST_CHUNK)):
+            yield IncidentView.of(row)
+
+
+def show(db, incident_id: int) -> IncidentView:  # noqa: ANN001
+    from ..incidents import lifecycle as incidents
+
+    with db.read() as session:
+        incident = incidents.get(session, incident_id)
+        return IncidentView.of(incident, incidents.timeline(session, incident_id))
+
+
+def services(db) -> list[dict]:  # noqa: ANN001
+    """Each service: healthy or not (open incidents), its escalation policy."""
+    from ..config import catalog
+    from ..incidents import lifecycle as incidents
+
+    with db.read() as session:
+        rows = catalog.services(session)
+        counts = incidents.open_counts(session)
+    return [
+        {"service": s.name, "healthy": counts.get(s.name, 0) == 0, "open_incidents": counts.get(s.name, 0),
+         "escalation_policy": s.escalation_policy, "dedup": s.dedup,
+         "require_ack_before_resolve": s.require_ack_before_resolve}
+        for s in rows
+    ]

@@ -1,0 +1,62 @@
+"""One tick: everything that is due, done once — by `escalate-check` (cron),
+each tick of `watch`, and later `serve`.
+
+A tick reads its clock once (`Tick.now`) and runs the `MANAGERS` in order.
+A manager is one concern: it answers "anything due?" cheaply and then does
+the work in small committed pieces, yielding each piece's events (things a
+person or cron should hear about: `.page`, `.line()`, `.to_json()`) right
+after the piece commits. Nothing is kept across pieces.
+
+Today there is the escalation engine. The delivery outbox
+(`notify.outbox.run(db, now, deadline_s, parallel)`) and the heartbeat and
+maintenance timers plug in as one more `Manager` each, appended to MANAGERS.
+
+The cron fast path: with nothing due, a tick is one indexed read per manager
+and loads no ORM model (`escalation.due` answers in SQLAlchemy Core).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Manager:
+    name: str
+    run: Callable[[Any, datetime], Iterable[list]]  # (db, now) → each committed piece's events
+
+
+def _escalation(db, now: datetime) -> Iterator[list]:  # noqa: ANN001 - a Database
+    """Every escalation step due at `now`, in pieces (`escalation.engine.escalate_check`)."""
+    from ..escalation.due import anything_due
+
+    if not anything_due(db, now):
+        return
+    from ..escalation.engine import escalate_check
+
+    yield from escalate_check(db, now)
+
+
+MANAGERS: list[Manager] = [
+    Manager("escalation", _escalation),
+]
+
+
+class Tick:
+    """One pass over MANAGERS at one instant; iterate it for the pieces' events."""
+
+    def __init__(self, db, clock: Callable[[], datetime]):  # noqa: ANN001
+        self.db = db
+        self.now = clock()
+
+    def __iter__(self) -> Iterator[list]:
+        for manager in MANAGERS:
+            yield from manager.run(self.db, self.now)
+
+
+def tick(db, clock: Callable[[], datetime]) -> Tick:  # noqa: ANN001
+    """Everything due at `clock()` (read once): iterate the result to do it, piece by piece."""
+    return Tick(db, clock)
