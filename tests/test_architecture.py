@@ -72,7 +72,9 @@ def test_no_cli_function_is_too_long():
 
 
 def test_no_import_cycles():
-    graph = {name: {m for m, _ in _imports(name) if m in MODULES and m != name} for name in MODULES}
+    # imports for type checking only never run, so they cannot make a cycle
+    graph = {name: {m for m, typing_only in _imports(name) if m in MODULES and m != name and not typing_only}
+             for name in MODULES}
     cycles, state = [], {}
 
     def visit(node: str, path: list[str]) -> None:

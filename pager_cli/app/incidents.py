@@ -49,7 +49,7 @@ class IncidentView:
         return cls(**values, timeline=timeline)
 
     def to_json(self) -> dict:
-        from ..incidents.lifecycle import to_json
+        from ..incidents.views import to_json
 
         return to_json(self, self.timeline)
 

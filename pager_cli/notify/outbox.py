@@ -231,7 +231,7 @@ def _prepare(session: Session, ids: list[int], contacts: dict) -> list[Claimed]:
 
 
 def _incident_docs(session: Session, ids: Iterable[int]) -> dict[int, dict]:
-    from ..incidents.lifecycle import to_json
+    from ..incidents.views import to_json
 
     ids = sorted(set(ids))
     if not ids:
