@@ -60,6 +60,7 @@ class Triggered:
     incident: IncidentView
     warnings: list[str]
     pages: list
+    deliveries: list = field(default_factory=list)  # outcomes of what was sent after the commit
 
 
 @dataclass
@@ -78,10 +79,17 @@ class Transitioned:
 class Transitions:
     results: list[Transitioned]
     exit_code: int  # the worst of the failures; 0 when none failed
+    deliveries: list = field(default_factory=list)  # outcomes of what was sent after the commits
 
     @property
     def done(self) -> list[Transitioned]:
         return [r for r in self.results if r.error is None]
+
+
+def send_due(db, now: datetime) -> list:  # noqa: ANN001
+    from .tick import send_due as send
+
+    return send(db, now)
 
 
 def trigger(db, now: datetime, service: str | None, title: str, severity: str, dedup_key: str | None,  # noqa: ANN001
@@ -98,7 +106,8 @@ def trigger(db, now: datetime, service: str | None, title: str, severity: str, d
     with db.write() as session:
         outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
         view = IncidentView.of(outcome.incident)
-    return Triggered(outcome.action, view, list(outcome.warnings), _pages(outcome.events))
+    sent = send_due(db, now) if outcome.action == "created" else []
+    return Triggered(outcome.action, view, list(outcome.warnings), _pages(outcome.events), sent)
 
 
 def _details(text: str | None) -> dict:
@@ -141,7 +150,8 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
         noop = outcome.action == incidents.NOOP
         results.append(Transitioned(target, outcome.action, view, outcome.message if noop else None,
                                     pages=_pages(outcome.events)))
-    return Transitions(results, worst)
+    done = any(r.error is None and r.message is None for r in results)
+    return Transitions(results, worst, send_due(db, now) if done else [])
 
 
 def note(db, now: datetime, incident_id: int, text: str, by: str) -> IncidentView:  # noqa: ANN001

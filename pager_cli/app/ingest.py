@@ -114,6 +114,10 @@ class Batch:
 
     results: list[Result]
     pages: list[PageMessage]
+    deliveries: list = field(default_factory=list)  # outcomes of the deliveries sent after the commit
+
+
+SENDS = ("created", "acknowledged", "resolved")  # outcomes that can make deliveries
 
 
 class Ingest:
@@ -161,7 +165,13 @@ class Ingest:
         if not self._pending:
             return
         alerts, self._pending = self._pending, []
-        self.on_commit(apply_batch(self.db, self.clock(), alerts, fallback=self.fallback, by=self.by))
+        now = self.clock()
+        batch = apply_batch(self.db, now, alerts, fallback=self.fallback, by=self.by)
+        if any(r.action in SENDS for r in batch.results):
+            from .tick import send_due
+
+            batch.deliveries = send_due(self.db, now)
+        self.on_commit(batch)
 
     def close(self) -> None:
         self.commit()

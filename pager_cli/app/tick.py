@@ -7,9 +7,9 @@ the work in small committed pieces, yielding each piece's events (things a
 person or cron should hear about: `.page`, `.line()`, `.to_json()`) right
 after the piece commits. Nothing is kept across pieces.
 
-Today there is the escalation engine. The delivery outbox
-(`notify.outbox.run(db, now, deadline_s, parallel)`) and the heartbeat and
-maintenance timers plug in as one more `Manager` each, appended to MANAGERS.
+Today there are the escalation engine and the delivery outbox
+(`notify.outbox.run`); the heartbeat and maintenance timers plug in as one
+more `Manager` each.
 
 The cron fast path: with nothing due, a tick is one indexed read per manager
 and loads no ORM model (`escalation.due` answers in SQLAlchemy Core).
@@ -40,8 +40,23 @@ def _escalation(db, now: datetime) -> Iterator[list]:  # noqa: ANN001 - a Databa
     yield from escalate_check(db, now)
 
 
+def _deliveries(db, now: datetime) -> Iterator[list]:  # noqa: ANN001 - a Database
+    """Every delivery due at `now`, sent (`notify.outbox.run`): one piece, the
+    outcomes (`.line()`, `.problem`: failed for good or unknown)."""
+    from ..notify.due import anything_due
+
+    if not anything_due(db, now):
+        return
+    from ..notify import outbox
+
+    outcomes = outbox.run(db, now)
+    if outcomes:
+        yield outcomes
+
+
 MANAGERS: list[Manager] = [
     Manager("escalation", _escalation),
+    Manager("deliveries", _deliveries),  # after escalation: the pages a step made go out in the same tick
 ]
 
 
@@ -60,3 +75,9 @@ class Tick:
 def tick(db, clock: Callable[[], datetime]) -> Tick:  # noqa: ANN001
     """Everything due at `clock()` (read once): iterate the result to do it, piece by piece."""
     return Tick(db, clock)
+
+
+def send_due(db, now: datetime) -> list:  # noqa: ANN001 - a Database
+    """The deliveries due at `now`, sent: what a command that made pages or
+    acknowledged something does right after its commit. Their outcomes."""
+    return [outcome for piece in _deliveries(db, now) for outcome in piece]

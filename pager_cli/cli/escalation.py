@@ -26,12 +26,20 @@ class Printer:
     def __init__(self, json: bool, cut: bool = False):
         self.json = json
         self.cut = cut
+        self.problems = 0  # deliveries that failed for good or became unknown
 
     def events(self, events: list) -> None:
+        self.problems += sum(1 for event in events if getattr(event, "problem", False))
         if self.cut:
             return
         try:
             for event in events:
+                if hasattr(event, "problem"):  # a delivery's outcome (notify.outbox.Outcome)
+                    if self.json:
+                        output.emit_json({"event": "delivery", **event.to_json()})
+                    else:
+                        output.line("DELIVERY " + event.line())
+                    continue
                 if event.page is not None:
                     output.pages([event.page], self.json)
                 elif not self.json:
@@ -70,21 +78,35 @@ def fail_if_cut(printer: Printer) -> None:
         raise typer.Exit(1)
 
 
+def fail_on_problems(printer: Printer) -> None:
+    """Exit 1 when a delivery failed for good or became unknown in the run, so
+    cron mails someone."""
+    if printer.problems:
+        n = printer.problems
+        output.error(f"{n} deliver{'ies' if n > 1 else 'y'} failed for good or became unknown in this run",
+                     "`pager deliveries --state failed` and `--state unknown` list them")
+        raise typer.Exit(1)
+
+
 def escalate_check(
     ctx: typer.Context,
     json_: Annotated[bool, typer.Option("--json", help="One NDJSON line per page or escalation.")] = False,
 ) -> None:
     """Do every escalation step that is due, exactly once; for cron, every minute.
 
-    Prints one line per page or escalation and nothing when nothing was due, so
-    cron mails only when something happened. Catches up step by step after
+    Prints one line per page, escalation or delivery and nothing when nothing
+    was due, so cron mails only when something happened. Sends the deliveries
+    that are due (contacts, notify rules); exits 1 when one failed for good or
+    became unknown. Catches up step by step after
     missed runs, committing in small pieces. Safe to run concurrently with
     itself, watch and triggers. If stdout is closed early, every due step is
     still done, and the run exits 1 saying its output was cut.
 
     Crontab: `* * * * * /full/path/to/pager escalate-check`
     """
-    fail_if_cut(run_tick(get(ctx, json_))[0])
+    printer = run_tick(get(ctx, json_))[0]
+    fail_if_cut(printer)
+    fail_on_problems(printer)
 
 
 def register(app: typer.Typer) -> None:

@@ -48,6 +48,7 @@ def trigger(
     for warning in done.warnings:
         output.warn(warning)
     output.pages(done.pages, c.json)
+    output.deliveries(done.deliveries)
     if c.json:
         output.emit_json(done.incident.to_json())
     else:
@@ -80,6 +81,7 @@ def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None
         elif not c.json:
             output.line(f"#{r.incident.id} {r.action} by {actor}")
         output.pages(r.pages, c.json)
+    output.deliveries(done.deliveries)
     if c.json:
         output.emit_json([r.incident.to_json() for r in done.done])
     if done.exit_code:

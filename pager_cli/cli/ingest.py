@@ -117,6 +117,7 @@ class _Report:
 
     def __call__(self, batch: "Batch") -> None:
         output.pages(batch.pages, self.as_json)
+        output.deliveries(batch.deliveries)
         counts, lines = self.counts, []
         for r in batch.results:
             counts[r.action] += 1

@@ -114,6 +114,15 @@ def pages(pages: list, as_json: bool) -> None:
         deliver(pages, quiet=as_json)
 
 
+def deliveries(outcomes: list) -> None:
+    """What a command's own sends came to: a warning on stderr for each delivery
+    that failed for good or became unknown (the incident stands; escalation
+    goes on). Sent ones are not announced."""
+    for outcome in outcomes:
+        if outcome.problem:
+            warn(f"delivery {outcome.line()}")
+
+
 def silence_stdout() -> None:
     """Point stdout at /dev/null once it is closed or broken, so that nothing
     (not even the flush at exit) writes to it again."""

@@ -36,7 +36,7 @@ import typer
 
 from . import output
 from .context import Ctx, get
-from .escalation import Printer, fail_if_cut, run_tick
+from .escalation import Printer, fail_if_cut, fail_on_problems, run_tick
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -211,12 +211,13 @@ def _once(c: Ctx, clock: Clock, plain: bool) -> None:
     try:
         if c.json:
             output.emit_json({"event": "frame", **snap.to_json()})
-            return
-        console = _plain_console() if plain else output.console()
-        console.print(render(snap, c.tz(), replay=clock.replay))
+        else:
+            console = _plain_console() if plain else output.console()
+            console.print(render(snap, c.tz(), replay=clock.replay))
     except BrokenPipeError:
         output.silence_stdout()
         fail_if_cut(Printer(c.json, cut=True))
+    fail_on_problems(printer)
 
 
 def _loop_plain(c: Ctx, clock: Clock, every: timedelta, stop: StopSignals) -> None:
