@@ -134,9 +134,9 @@ def _drop_bad_terminal_size() -> None:
 
 
 def _register() -> None:
-    from . import escalation, incidents, metrics, schedules
+    from . import escalation, incidents, metrics, notify, schedules
 
-    for module in (schedules, incidents, escalation, metrics):
+    for module in (schedules, incidents, escalation, metrics, notify):
         module.register(commands)
 
 
