@@ -260,3 +260,150 @@ def test_deliveries_as_a_process(history):
     assert proc.returncode == 3 and proc.stderr.decode().startswith("Error: no incident #77")
     proc = run_pager("deliveries", "--state", "nope")
     assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+
+
+# -- secrets never printed -----------------------------------------------------------
+
+SECRETS = {"HOOK_PATH": "pathtok-Q7x9v", "HOOK_SECRET": "hmackey-K2p4w", "HOOK_BEARER": "bearer-Z8m1q",
+           "APPRISE_TOKEN": "apprtok-T5r3y", "SMTP_PASSWORD": "smtppw-W6n0e", "CMD_TOKEN": "cmdtok-J3v7u"}
+
+SECRET_CONFIG = """\
+timezone: UTC
+smtp: {{host: 127.0.0.1, port: {smtp_port}, tls: none, from: pager@example.com,
+       username: pager, password: "${{SMTP_PASSWORD}}"}}
+users:
+  alice:
+    name: Alice
+    contacts:
+      hook: {{webhook: "{base}/hook/${{HOOK_PATH}}", secret: "${{HOOK_SECRET}}",
+              headers: {{Authorization: "Bearer ${{HOOK_BEARER}}"}}, updates: true}}
+      push: {{apprise: "json://{host}/apprise/${{APPRISE_TOKEN}}"}}
+      mail: {{email: alice@example.com}}
+      script: {{command: ["{python}", "{script}", "{log}", "--token=${{CMD_TOKEN}}"]}}
+      {broken}
+    notify:
+      - {{contact: hook}}
+      - {{contact: push}}
+      - {{contact: mail}}
+      - {{contact: script, after: 2m}}
+  bob:
+    name: Bob
+    contacts:
+      hook: {{webhook: "{base}/bob/${{HOOK_PATH}}", headers: {{Authorization: "Bearer ${{HOOK_BEARER}}"}}}}
+    notify: [{{contact: hook}}]
+escalation_policies:
+  p: {{levels: [{{targets: ["user:alice"], delay: 5m}}, {{targets: ["user:bob"], delay: 5m}}], repeat: 1}}
+services:
+  payments: {{escalation_policy: p}}
+"""
+
+RUN_OUTBOX = """
+import sys
+from datetime import datetime
+from pager_cli.notify import outbox
+from pager_cli.store.db import open_database
+db = open_database(sys.argv[1])
+for o in outbox.run(db, datetime.fromisoformat(sys.argv[2])):
+    print(o.line(), repr(o), o.to_json())
+db.close()
+"""
+
+
+def test_no_secret_is_ever_printed_in_a_whole_scenario(tmp_path, db_path, server, sink):
+    """Contacts whose URL path, HMAC secret, Authorization header, Apprise URL,
+    SMTP password and command argument hold secrets from ${ENV}; every command
+    of a day with an incident, as real processes, every byte of stdout and
+    stderr kept: none holds a secret. The outbox did send (the webhook saw the
+    bearer token), so the check is not vacuous."""
+    import socket
+    import subprocess
+
+    from pytest_httpserver import HTTPServer as _  # noqa: F401 - the real peer is the `server` fixture
+
+    server.expect_request(f"/hook/{SECRETS['HOOK_PATH']}", method="POST").respond_with_data("ok")
+    server.expect_request(f"/bob/{SECRETS['HOOK_PATH']}", method="POST").respond_with_data("no", status=500)
+    server.expect_request(f"/apprise/{SECRETS['APPRISE_TOKEN']}", method="POST").respond_with_data("ok")
+    with socket.socket() as s:  # an SMTP port nobody listens on: the mail fails, naming no password
+        s.bind(("127.0.0.1", 0))
+        smtp_port = s.getsockname()[1]
+    script, log = sink
+    base = f"http://127.0.0.1:{server.port}"
+    fields = dict(smtp_port=smtp_port, base=base, host=f"127.0.0.1:{server.port}", python=sys.executable,
+                  script=script, log=log)
+    good = tmp_path / "pager.yaml"
+    good.write_text(SECRET_CONFIG.format(broken="", **fields))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(SECRET_CONFIG.format(
+        broken='bad: {webhook: "ftp://user:${HOOK_SECRET}@127.0.0.1/${HOOK_PATH}", secret: "${HOOK_SECRET}", '
+               'headers: {"X-Token ${HOOK_BEARER}": "${HOOK_BEARER}"}, timeout: 0s, rate: "many"}',
+        **fields))
+    captured: list[tuple[tuple, int, bytes, bytes]] = []
+
+    def pager(*args, code=None):
+        proc = run_pager(*args, env=SECRETS)
+        captured.append((args, proc.returncode, proc.stdout, proc.stderr))
+        if code is not None:
+            assert proc.returncode == code, (args, proc.stdout, proc.stderr)
+        return proc
+
+    def send(at):
+        proc = subprocess.run([sys.executable, "-c", RUN_OUTBOX, str(db_path), at], capture_output=True,
+                              env={**__import__("os").environ, **SECRETS}, timeout=120)
+        captured.append((("outbox.run", at), proc.returncode, proc.stdout, proc.stderr))
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    pager("schedules", "validate", str(good), code=0)
+    pager("schedules", "validate", str(broken), code=2)
+    pager("schedules", "apply", str(broken), code=2)
+    pager("schedules", "apply", str(broken), "--dry-run", code=2)
+    pager("schedules", "apply", str(good), "--dry-run", code=0)
+    pager("schedules", "apply", str(good), code=0)
+    pager("--now", "2026-11-23T09:00:00Z", "trigger", "--service", "payments", "--severity", "critical",
+          "DB connection failed", code=0)
+    send("2026-11-23T09:00:00+00:00")
+    for at in ("09:01", "09:03", "09:06", "09:11", "09:40"):
+        pager("--now", f"2026-11-23T{at}:00Z", "escalate-check")
+        send(f"2026-11-23T{at}:00+00:00")
+    pager("--now", "2026-11-23T09:12:00Z", "trigger", "--service", "payments", "disk full", code=0)
+    pager("--now", "2026-11-23T09:13:00Z", "ack", "2", code=0)
+    send("2026-11-23T09:13:00+00:00")
+    pager("--now", "2026-11-23T09:14:00Z", "resolve", "2", code=0)
+    pager("--now", "2026-11-23T09:45:00Z", "resolve", "1", code=0)
+    send("2026-11-23T09:45:00+00:00")
+    pager("notify", "test", "alice", code=1)  # the mail fails: nobody listens on the SMTP port
+    pager("notify", "test", "alice", "--json", code=1)
+    pager("notify", "test", "bob", "--contact", "hook", code=1)
+    pager("notify", "test", "alice", "--contact", "hook", code=0)
+    for args in (("deliveries",), ("deliveries", "--json"), ("deliveries", "--state", "failed"),
+                 ("show", "1"), ("show", "1", "--json"), ("list", "--status", "all"),
+                 ("list", "--status", "all", "--json"), ("services",), ("services", "--json"),
+                 ("--now", "2026-11-24T00:00:00Z", "metrics"), ("--now", "2026-11-24T00:00:00Z", "metrics", "--json"),
+                 ("oncall",), ("schedules", "list")):
+        pager(*args, code=0)
+
+    everything = b"\n".join(out + b"\n" + err for _, _, out, err in captured).decode()
+    for name, value in SECRETS.items():
+        assert value not in everything, f"{name} was printed"
+    assert "Traceback" not in everything
+    # not vacuous: the secrets were in force and the outbox sent with them
+    requests = [request for request, _ in server.log]
+    assert any(r.path == f"/hook/{SECRETS['HOOK_PATH']}" and r.headers["Authorization"] == f"Bearer {SECRETS['HOOK_BEARER']}"
+               for r in requests)
+    assert any(r.path == f"/apprise/{SECRETS['APPRISE_TOKEN']}" for r in requests)
+    assert any(r.path.startswith("/bob/") for r in requests)
+    assert sunk(sink)  # the command contact ran
+    database = open_database(str(db_path))
+    try:
+        d = m.deliveries
+        with database.read() as session:
+            found = session.connection().execute(sa.select(d.c.contact, d.c.event, d.c.state, d.c.error)).all()
+    finally:
+        database.close()
+    states = {(r.contact, r.state) for r in found}
+    assert ("hook", "sent") in states and ("push", "sent") in states and ("script", "sent") in states
+    assert any(r.contact == "mail" and r.state in ("failed", "pending") and r.error for r in found)
+    assert any(r.event == "acknowledged" for r in found)  # hook has updates: true
+    stored_errors = " ".join(r.error or "" for r in found)
+    for value in SECRETS.values():
+        assert value not in stored_errors
