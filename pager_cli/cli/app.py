@@ -137,9 +137,9 @@ def _drop_bad_terminal_size() -> None:
 
 
 def _register() -> None:
-    from . import escalation, incidents, metrics, schedules, watch
+    from . import escalation, incidents, metrics, notify, schedules, watch
 
-    for module in (schedules, incidents, escalation, watch, metrics):
+    for module in (schedules, incidents, escalation, watch, metrics, notify):
         module.register(commands)
 
 

@@ -13,6 +13,8 @@ Life of a delivery:
   allows, they all go out as one `digest` row (see `digest.py`).
 - `record` stores each outcome: `sent`; a retry back to `pending` 30 s after
   attempt 1 and 2 min after attempt 2, `failed` after attempt 3; `failed`.
+  A `test` delivery (`pager notify test`) is tried once: whoever runs the
+  test is watching, so an error worth retrying is `failed` at once.
 - `expire_claims`: a `sending` row whose claim ran out (its sender was killed)
   becomes `unknown` and is never sent again — escalation to the next level is
   the retry that reaches a human.
@@ -256,12 +258,12 @@ def record(session: Session, now: datetime, delivery_id: int, result: Result) ->
                   "claimed_until": None}
     elif result.status == RETRY and (result.error or "").startswith("deadline"):
         values = {"state": "unknown", "error": result.error, "claimed_until": None}  # it may still arrive
-    elif result.status == RETRY and row.attempts < MAX_ATTEMPTS:
+    elif result.status == RETRY and row.attempts < MAX_ATTEMPTS and row.event != "test":
         values = {"state": "pending", "due_at": now + RETRY_AFTER.get(row.attempts, RETRY_AFTER[2]),
                   "error": result.error, "claimed_until": None}
     else:
         values = {"state": "failed", "error": result.error or "failed", "claimed_until": None}
-        if result.status == RETRY:
+        if result.status == RETRY and row.event != "test":
             values["error"] = f"{result.error} (after {row.attempts} attempts)"
     if values:
         _conn(session).execute(d.update().where(d.c.id == delivery_id).values(**values))
