@@ -200,7 +200,8 @@ def test_full_life_cycle_timeline_and_json_shape(setup):
     doc = setup("show", "1", "--json").json()
     assert set(doc) == {"id", "service", "title", "severity", "status", "dedup_key", "alert_count", "assignees",
                         "escalation_level", "created_at", "last_alert_at", "acknowledged_at", "acknowledged_by",
-                        "resolved_at", "resolved_by", "details", "timeline"}
+                        "resolved_at", "resolved_by", "details", "timeline", "deliveries"}
+    assert doc["deliveries"] == []  # nobody in the example config has contacts
     assert doc["status"] == "resolved" and doc["alert_count"] == 2 and doc["details"] == {"host": "db1"}
     assert doc["acknowledged_at"] == "2026-11-23T10:03:00Z" and doc["acknowledged_by"] == "alice"
     assert doc["resolved_at"] == "2026-11-23T10:09:00Z" and doc["resolved_by"] == "alice"

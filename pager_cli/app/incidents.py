@@ -41,17 +41,21 @@ class IncidentView:
     resolved_by: str | None
     details: Any
     timeline: list[EntryView] | None = None
+    deliveries: list[dict] | None = None  # `show` only: the outbox's rows, oldest first, as JSON documents
 
     @classmethod
-    def of(cls, incident, entries=None) -> "IncidentView":  # noqa: ANN001 - a stored Incident and its entries
-        values = {f.name: getattr(incident, f.name) for f in fields(cls) if f.name != "timeline"}
+    def of(cls, incident, entries=None, deliveries=None) -> "IncidentView":  # noqa: ANN001 - a stored Incident
+        values = {f.name: getattr(incident, f.name) for f in fields(cls) if f.name not in ("timeline", "deliveries")}
         timeline = [EntryView(e.at, e.kind, e.by, e.text) for e in entries] if entries is not None else None
-        return cls(**values, timeline=timeline)
+        return cls(**values, timeline=timeline, deliveries=deliveries)
 
     def to_json(self) -> dict:
         from ..incidents.views import to_json
 
-        return to_json(self, self.timeline)
+        doc = to_json(self, self.timeline)
+        if self.deliveries is not None:
+            doc["deliveries"] = self.deliveries
+        return doc
 
 
 @dataclass
@@ -186,9 +190,12 @@ def _stream(db, query) -> Iterator[IncidentView]:  # noqa: ANN001
 def show(db, incident_id: int) -> IncidentView:  # noqa: ANN001
     from ..incidents import lifecycle as incidents
 
+    from ..notify import outbox
+
     with db.read() as session:
         incident = incidents.get(session, incident_id)
-        return IncidentView.of(incident, incidents.timeline(session, incident_id))
+        sent = outbox.deliveries(session, incident=incident_id, limit=0)[::-1]
+        return IncidentView.of(incident, incidents.timeline(session, incident_id), sent)
 
 
 def services(db) -> list[dict]:  # noqa: ANN001

@@ -228,7 +228,12 @@ def show(
     steps = output.table("At", "Event", "By", "Text", title="Timeline", fold=("By",))
     for e in incident.timeline:
         steps.add_row(output.local_time(e.at, tz), e.kind, output.literal(e.by or ""), output.literal(e.text))
-    output.show(Group(head, facts, steps))
+    parts = [head, facts, steps]
+    if incident.deliveries:
+        from .notify import delivery_table
+
+        parts.append(delivery_table(incident.deliveries, tz, title="Deliveries"))
+    output.show(Group(*parts))
 
 
 def _by(at, by, tz) -> str:  # noqa: ANN001

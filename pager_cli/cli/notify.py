@@ -50,10 +50,10 @@ def deliveries(
     if not rows:
         output.say("No deliveries.")
         return
-    output.show(_table(rows, c.tz()))
+    output.show(delivery_table(rows, c.tz()))
 
 
-def _table(rows: list[dict], tz):  # noqa: ANN001, ANN202 - a zone; a Rich table
+def delivery_table(rows: list[dict], tz, title: str = "Deliveries, newest first"):  # noqa: ANN001, ANN201
     """Readable at 80 columns: times as `11-23 10:00` in the display zone,
     named in the title; names and errors wrap, ids, times and states do not."""
     from datetime import datetime
@@ -64,7 +64,7 @@ def _table(rows: list[dict], tz):  # noqa: ANN001, ANN202 - a zone; a Rich table
         return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(tz).strftime("%m-%d %H:%M")
 
     grid = output.table("ID", "Inc", "User", "Contact", "Event", "Lvl", "Due", "State", "Try", "Sent", "Error",
-                        title=f"Deliveries, newest first (times in {tz.key})", fold=("User", "Contact", "Event"))
+                        title=f"{title} (times in {tz.key})", fold=("User", "Contact", "Event"))
     grid.padding = (0, 0)  # one space between columns (the rule's), not three: eleven columns fit in 80
     for row in rows:
         grid.add_row(

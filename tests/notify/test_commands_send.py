@@ -98,3 +98,16 @@ def test_a_stream_of_alerts_sends_its_pages(tmp_path, db_path, httpserver: HTTPS
     assert done.returncode == 0, done
     sent = sorted(json.loads(request.data)["incident"]["id"] for request, _ in httpserver.log)
     assert sent == [1, 2, 3]
+
+
+def test_show_lists_the_incidents_deliveries(tmp_path, httpserver: HTTPServer):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    httpserver.expect_request("/phone", method="POST").respond_with_data("ok")
+    run_pager("schedules", "apply", _config(tmp_path, httpserver.url_for("/hook"), httpserver.url_for("/phone")),
+              check=True)
+    run_pager("--now", "2026-11-23T09:00:00Z", "trigger", "--service", "payments", "DB down", check=True)
+    doc = json.loads(run_pager("show", "1", "--json", check=True).stdout)
+    assert [(d["user"], d["contact"], d["event"], d["state"]) for d in doc["deliveries"]] == [
+        ("alice", "hook", "page", "sent"), ("alice", "phone", "page", "pending")]
+    text = run_pager("--tz", "UTC", "show", "1", check=True).stdout.decode()
+    assert "Deliveries" in text and "pending" in text and "sent" in text
