@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from ..store import tables as m
-from .catalog import restrict_to_json
 from ..times import to_utc
 
 
@@ -64,18 +63,17 @@ def _desired(config) -> dict[tuple[str, str], dict[str, Any]]:  # noqa: ANN001 -
             "timezone": sched.timezone,
             "layers": [
                 {"name": lr.name, "rotation": lr.rotation, "shift_length": lr.shift_length, "handoffs": lr.handoffs,
-                 "start_local": lr.start.isoformat(), "users": list(lr.users), "restrict": restrict_to_json(lr.restrict)}
+                 "start_local": lr.start.isoformat(), "users": list(lr.users), "restrict": [w.to_json() for w in lr.restrict]}
                 for lr in sched.layers
             ],
             "overrides": [{"user": o.user, "start": to_utc(o.start), "end": to_utc(o.end)} for o in sched.overrides],
         }
     for name, pol in config.escalation_policies.items():
+        pol = pol.to_domain(name)
         want[("policy", name)] = {
             "repeat": pol.repeat,
-            "levels": [
-                {"delay_seconds": int(lv.delay.total_seconds()), "targets": [f"{k}:{n}" for k, n in lv.targets]}
-                for lv in pol.levels
-            ],
+            "levels": [{"delay_seconds": int(lv.delay.total_seconds()), "targets": list(lv.targets)}
+                       for lv in pol.levels],
         }
     for name, svc in config.services.items():
         want[("service", name)] = {

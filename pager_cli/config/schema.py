@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from itertools import combinations
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, NamedTuple
+from typing import Annotated, Any, Literal, Mapping, NamedTuple
 
 from dateutil.rrule import rrulestr
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, StrictBool,
@@ -25,15 +25,14 @@ from pydantic_core import PydanticCustomError
 from .. import times
 from . import yaml_lines
 from .contacts import Contact, NotifyRule, Smtp, rule_problems, unreachable_users
+from ..describe import show as _show, yaml_kind_of
 from ..errors import ConfigError, NotFound, UsageError
-
-if TYPE_CHECKING:
-    from ..schedules import rotation
+from ..escalation.policy import Level as PolicyLevel, Policy
+from ..schedules import types as domain
+from ..schedules.types import DAYS, ROTATIONS
 
 MAX_BYTES = 256 * 1024  # a real config is a few KB; the YAML loader and the checks are pure Python
 MIN_YEAR, MAX_YEAR = 1970, 9000
-ROTATIONS = ("hourly", "daily", "weekly", "monthly")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NUMBERS = {**{d: i for i, d in enumerate(DAYS)},
                 **{d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday",
                                                "friday", "saturday", "sunday"))}}
@@ -48,11 +47,6 @@ def _problems(*items: tuple[tuple, str]) -> PydanticCustomError:
     """Several problems from one validator, each at a path relative to the field
     (`".."` steps up to the parent)."""
     return PydanticCustomError("pager_problems", "{first}", {"first": items[0][1], "items": items})
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _suggest(name: str, known: set[str]) -> str:
@@ -235,6 +229,9 @@ class Window(_Model):
     def describe(self, day: int) -> str:
         return f"{DAYS[day]} {self.start:%H:%M}-{self.end:%H:%M}"
 
+    def to_domain(self) -> domain.Restrict:
+        return domain.Restrict(days=self.days, start=self.start, end=self.end)
+
 
 _MAX_SHIFT = {  # in units of the rotation: the span of years the calendar holds
     "hourly": (MAX_YEAR - MIN_YEAR) * 365 * 24, "daily": (MAX_YEAR - MIN_YEAR) * 365,
@@ -313,6 +310,12 @@ class Layer(_Model):
         if found:
             raise _problems(*found)
         return windows
+
+    def to_domain(self) -> domain.Layer:
+        """The layer for the rotation math: `start` stays a naive wall-clock time."""
+        return domain.Layer(name=self.name, users=self.users, start=self.start, rotation=self.rotation,
+                            shift_length=self.shift_length, handoffs=self.handoffs,
+                            restrict=tuple(w.to_domain() for w in self.restrict))
 
 
 def check_rrule(text: str, start: datetime | None) -> None:
@@ -397,6 +400,15 @@ class Schedule(_Model):
             raise _problems(*late)
         return overrides
 
+    def to_domain(self, name: str) -> domain.Schedule:
+        """The schedule for the rotation math: overrides become UTC instants (ids
+        None, file order). `timezone` is filled in once the config is loaded."""
+        tz = times.zone(self.timezone)
+        overrides = tuple(domain.Override(user=o.user, start=_to_utc(o.start, tz), end=_to_utc(o.end, tz))
+                          for o in self.overrides)
+        return domain.Schedule(name=name, timezone=self.timezone,
+                               layers=tuple(layer.to_domain() for layer in self.layers), overrides=overrides)
+
 
 class Level(_Model):
     targets: tuple[Annotated[Target, PlainValidator(_target)], ...] = Field(min_length=1)
@@ -406,6 +418,10 @@ class Level(_Model):
 class EscalationPolicy(_Model):
     repeat: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
     levels: tuple[Level, ...] = Field(min_length=1)
+
+    def to_domain(self, name: str) -> Policy:
+        return Policy(name=name, repeat=self.repeat, levels=tuple(
+            PolicyLevel(delay=lv.delay, targets=tuple(f"{k}:{n}" for k, n in lv.targets)) for lv in self.levels))
 
 
 class Service(_Model):
@@ -462,34 +478,12 @@ class Config(BaseModel):
                        " pages reach the console line only")
         return out
 
-    def to_schedule(self, name: str) -> rotation.Schedule:
-        """The `rotation.Schedule` for schedule `name`: layer starts stay naive local
-        wall-clock times, overrides become UTC instants (ids None, file order)."""
-        from ..schedules import rotation
-
+    def to_schedule(self, name: str) -> domain.Schedule:
+        """The schedule `name` (`Schedule.to_domain`)."""
         if name not in self.schedules:
             raise NotFound(f"unknown schedule {name!r}", hint=f"schedules in {self._source}: "
                            + (", ".join(self.schedules) or "none"))
-        schedule = self.schedules[name]
-        tz = times.zone(schedule.timezone)
-        layers = tuple(
-            rotation.Layer(
-                name=layer.name,
-                users=layer.users,
-                start=layer.start,
-                rotation=layer.rotation,
-                shift_length=layer.shift_length,
-                handoffs=layer.handoffs,
-                restrict=tuple(rotation.Restrict(days=w.days, start=w.start, end=w.end)
-                               for w in layer.restrict),
-            )
-            for layer in schedule.layers
-        )
-        overrides = tuple(
-            rotation.Override(user=o.user, start=_to_utc(o.start, tz), end=_to_utc(o.end, tz), id=None)
-            for o in schedule.overrides
-        )
-        return rotation.Schedule(name=name, timezone=schedule.timezone, layers=layers, overrides=overrides)
+        return self.schedules[name].to_domain(name)
 
 
 def _to_utc(value: datetime, tz) -> datetime:
@@ -528,7 +522,7 @@ def load_config_text(text: str, path: str = "<string>", *, env: Mapping[str, str
     config = None
     if not doc.fatal and not isinstance(doc.data, dict):
         message = ("the file is empty" if doc.data is None
-                   else f"the top level must be a mapping, not {_kind(doc.data)}")
+                   else f"the top level must be a mapping, not {yaml_kind_of(doc.data)}")
         problems.append((doc.line_of(()), "", message + " (timezone:, users:, schedules:, ...)"))
     elif not doc.fatal:
         try:
@@ -605,23 +599,11 @@ def _message(error: dict) -> str:
         return error["msg"].replace("Input should be", "must be")
     if kind in _TYPE_MESSAGES:
         hint = " (quote it to make it a string)" if isinstance(error["input"], bool) else ""
-        return f"expected {_TYPE_MESSAGES[kind]}, not {_kind(error['input'])}{hint}"
+        return f"expected {_TYPE_MESSAGES[kind]}, not {yaml_kind_of(error['input'])}{hint}"
     if kind == "value_error":
         return str(error["ctx"]["error"])
     message = error["msg"].replace("Input should be", "expected")
     return message[:1].lower() + message[1:]
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    for types, name in ((int | float, "a number"), (str, "a string"), (list, "a list"),
-                        (dict, "a mapping"), (datetime, "a date-time"), (date, "a date")):
-        if isinstance(value, types):
-            return name
-    return type(value).__name__
 
 
 def _known_keys() -> set[str]:

@@ -151,7 +151,7 @@ _MIN_CONCEALED = 4  # shorter values are replaced only where quoted: "0s" must s
 
 
 def _shortened(value: str) -> str:
-    """The value as a message cuts a long one short (`config._show`)."""
+    """The value as a message cuts a long one short (`describe.show`)."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

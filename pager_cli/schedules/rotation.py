@@ -52,7 +52,6 @@ import calendar
 import heapq
 import math
 from bisect import bisect_right
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator, NamedTuple
@@ -60,12 +59,12 @@ from zoneinfo import ZoneInfo
 
 from ..errors import UsageError
 from ..times import localize, to_utc, zone
+from .types import ROTATIONS, Layer, Override, Restrict, Schedule, Shift
 
 if TYPE_CHECKING:  # dateutil is imported where a handoffs rule is first laid out
     from dateutil.rrule import rrule
 
 HORIZON = timedelta(days=400)
-ROTATIONS = ("hourly", "daily", "weekly", "monthly")
 
 _CLOCK_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
 _TICK = timedelta(microseconds=1)
@@ -76,55 +75,6 @@ _WEEK_SECONDS = 7 * 86400
 _PERIODIC_FREQ = {"WEEKLY": _WEEK_SECONDS, "DAILY": 86400, "HOURLY": 3600, "MINUTELY": 60, "SECONDLY": 1}
 _PERIODIC_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYHOUR", "BYMINUTE", "BYSECOND", "WKST", "COUNT", "UNTIL"}
 _RULE_HINT = "use one RRULE such as RRULE:FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0"
-
-
-@dataclass(frozen=True)
-class Restrict:
-    """A weekly local window in which a layer is active.
-
-    The window starts on each of `days` (0=Mon … 6=Sun) at `start`. When
-    `end` <= `start` it ends the next day (20:00–08:00 belongs to the day it
-    starts); `end` == `start` makes it 24 clock hours long.
-    """
-
-    days: tuple[int, ...]
-    start: time
-    end: time
-
-
-@dataclass(frozen=True)
-class Layer:
-    name: str
-    users: tuple[str, ...]
-    start: datetime  # naive local wall-clock time in the schedule's zone
-    rotation: str | None = None  # hourly | daily | weekly | monthly
-    shift_length: int = 1  # in units of rotation
-    handoffs: str | None = None  # RRULE text, instead of rotation
-    restrict: tuple[Restrict, ...] = ()
-
-
-@dataclass(frozen=True)
-class Override:
-    user: str
-    start: datetime  # aware UTC
-    end: datetime  # aware UTC
-    id: int | None = None
-
-
-@dataclass(frozen=True)
-class Schedule:
-    name: str
-    timezone: str  # IANA name
-    layers: tuple[Layer, ...]
-    overrides: tuple[Override, ...] = ()
-
-
-@dataclass(frozen=True)
-class Shift:
-    user: str | None
-    start: datetime  # aware UTC
-    end: datetime | None  # aware UTC; None: no change within the search horizon
-    source: str  # "layer:<name>" or "override"
 
 
 # --- the shift grid: boundary k as a local wall-clock time, and k from a wall time
