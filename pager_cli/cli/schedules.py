@@ -31,7 +31,7 @@ def validate(
     Also warns (exit 0) about gaps where nobody is on call in the next 4 weeks,
     and about users an escalation level can reach but no contact can.
     """
-    from ..schedules.rotation import gaps
+    from ..schedules.oncall import gaps
 
     c = get(ctx)
     config = _load(file)
@@ -90,7 +90,7 @@ def apply(
 def list_(ctx: typer.Context, json_: JsonFlag = False) -> None:
     """Schedules, their zone, who is on call now and until when."""
     from ..config import catalog
-    from ..schedules.rotation import on_call
+    from ..schedules.oncall import on_call
 
     c = get(ctx, json_)
     now = c.now()
@@ -143,7 +143,7 @@ def show(
     """The final shifts in a window, overrides applied, as a table and a timeline."""
     from ..config import catalog
     from ..errors import UsageError
-    from ..schedules.rotation import final_shifts
+    from ..schedules.oncall import final_shifts
     from ..times import iso
 
     c = get(ctx, json_)
@@ -248,7 +248,7 @@ def oncall(
 ) -> None:
     """Who is on call, now or --at a TIME, and until when."""
     from ..config import catalog
-    from ..schedules.rotation import on_call
+    from ..schedules.oncall import on_call
 
     c = get(ctx, json_)
     when = c.time(at) if at else c.now()

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from ..escalation.engine import Event
-    from ..schedules.rotation import Shift
+    from ..schedules.types import Shift
 
 MIN_INTERVAL = timedelta(seconds=1)
 SLICE = 0.1  # seconds: how soon a stop request ends the sleep between ticks
@@ -179,7 +179,7 @@ def snapshot(c: Ctx, now: datetime) -> Snapshot:
     from ..config import catalog
     from ..incidents import lifecycle as incidents
     from ..escalation.engine import latest_activity
-    from ..schedules.rotation import on_call
+    from ..schedules.oncall import on_call
 
     with c.db().read() as session:
         on_call_now = [(name, on_call(catalog.schedule(session, name), now)) for name in catalog.schedule_names(session)]

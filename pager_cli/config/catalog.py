@@ -19,7 +19,7 @@ from sqlmodel import Session
 from ..store import tables as m
 from ..errors import NotFound, StoredValueError, UsageError
 from ..escalation.policy import Level, Policy
-from ..schedules.rotation import on_call
+from ..schedules.oncall import on_call
 from ..schedules.types import Layer, Override, Restrict, Schedule, Shift
 
 
@@ -128,7 +128,7 @@ def _schedule(session: Session, name: str) -> Schedule:
 
 
 def shift_at(session: Session, name: str, at: datetime) -> Shift | None:
-    """Who is on call in schedule `name` at `at` (`rotation.on_call`), worked
+    """Who is on call in schedule `name` at `at` (`oncall.on_call`), worked
     out once per session: a batch of escalations asks it again and again for
     the same schedule, at the same instant."""
     return _cached(session, ("shift", name, at), lambda: on_call(schedule(session, name), at))
