@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pager_cli.schedules import oncall, types
-from pager_cli.config.schema import Config, Target, load_config, load_config_text
+from pager_cli.config.load import load_config, load_config_text
+from pager_cli.config.schema import Config, Target
 from pager_cli.errors import ConfigError, NotFound
 from pager_cli.times import UTC
 

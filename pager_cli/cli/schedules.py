@@ -16,7 +16,7 @@ GAP_WINDOW = timedelta(days=28)
 
 
 def _load(path: str):  # noqa: ANN202
-    from ..config.schema import load_config
+    from ..config.load import load_config
 
     return load_config(path)
 
