@@ -14,7 +14,7 @@ from dateutil.rrule import rrulestr
 from pydantic import AfterValidator, PlainValidator, StrictStr, ValidationInfo
 
 from .. import times
-from ..describe import show as _show
+from ..describe import show
 from ..errors import UsageError
 from ..schedules.types import DAYS, ROTATIONS
 from .problems import suggest
@@ -29,7 +29,7 @@ _HHMM = re.compile(r"(\d{1,2}):(\d{2})")
 
 def _name(value: str) -> str:
     if not _NAME.fullmatch(value):
-        raise ValueError(f"bad name {_show(value)}: use letters, digits, '_', '.' and '-'")
+        raise ValueError(f"bad name {show(value)}: use letters, digits, '_', '.' and '-'")
     return value
 
 
@@ -37,7 +37,7 @@ def _reference(section: str, what: str):
     def check(value: str, info: ValidationInfo) -> str:
         known = (info.context or {}).get(section)
         if known is not None and value not in known:
-            raise ValueError(f"unknown {what} {_show(value)}{suggest(value, known)}")
+            raise ValueError(f"unknown {what} {show(value)}{suggest(value, known)}")
         return value
 
     return AfterValidator(check)
@@ -53,7 +53,7 @@ def _zone(value: str) -> str:
 
 def _email(value: str) -> str:
     if not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
-        raise ValueError(f"bad email address {_show(value)}")
+        raise ValueError(f"bad email address {show(value)}")
     return value
 
 
@@ -66,9 +66,9 @@ def _wall_clock(value: Any) -> datetime:
     elif isinstance(value, str) and (parsed := times.parse_iso(value)) is not None:
         result = parsed
     else:
-        raise ValueError(f"bad date-time {_show(value)}: use a local time like 2026-01-05T09:00")
+        raise ValueError(f"bad date-time {show(value)}: use a local time like 2026-01-05T09:00")
     if not MIN_YEAR <= result.year <= MAX_YEAR:
-        raise ValueError(f"date-time {_show(value)} is out of range: use years {MIN_YEAR} to {MAX_YEAR}")
+        raise ValueError(f"date-time {show(value)} is out of range: use years {MIN_YEAR} to {MAX_YEAR}")
     return result
 
 
@@ -81,14 +81,14 @@ def _local_start(value: Any) -> datetime:
 
 def _rotation(value: str) -> str:
     if value.lower() not in ROTATIONS:
-        raise ValueError(f"unknown rotation {_show(value)}: use hourly, daily, weekly or monthly")
+        raise ValueError(f"unknown rotation {show(value)}: use hourly, daily, weekly or monthly")
     return value.lower()
 
 
 def _day(value: Any) -> int:
     if isinstance(value, str) and value.strip().lower() in _DAY_NUMBERS:
         return _DAY_NUMBERS[value.strip().lower()]
-    raise ValueError(f"bad day {_show(value)}: use mon, tue, wed, thu, fri, sat or sun")
+    raise ValueError(f"bad day {show(value)}: use mon, tue, wed, thu, fri, sat or sun")
 
 
 def _hhmm(value: Any) -> time:
@@ -97,7 +97,7 @@ def _hhmm(value: Any) -> time:
         return time(int(match[1]), int(match[2]))
     if match and value.strip() == "24:00":
         return time(0, 0)
-    raise ValueError(f"bad time of day {_show(value)}: use HH:MM like 09:00")
+    raise ValueError(f"bad time of day {show(value)}: use HH:MM like 09:00")
 
 
 def _delay(value: Any) -> timedelta:
@@ -121,10 +121,10 @@ def _target(value: Any, info: ValidationInfo) -> Target:
     kind, _, name = value.partition(":") if isinstance(value, str) else ("", "", "")
     kind, name = kind.strip(), name.strip()
     if kind not in ("schedule", "user") or not name:
-        raise ValueError(f"bad target {_show(value)}: use schedule:NAME or user:NAME")
+        raise ValueError(f"bad target {show(value)}: use schedule:NAME or user:NAME")
     known = (info.context or {}).get(kind + "s")
     if known is not None and name not in known:
-        raise ValueError(f"unknown {kind} {_show(name)}{suggest(name, known)}")
+        raise ValueError(f"unknown {kind} {show(name)}{suggest(name, known)}")
     return Target(kind, name)
 
 
@@ -160,7 +160,7 @@ def check_rrule(text: str, start: datetime | None) -> None:
     body = text.strip()
     body = body[6:] if body.upper().startswith("RRULE:") else body
     if not body or re.search(r"[:\r\n]", body) or not all("=" in part for part in body.split(";")):
-        raise ValueError(f"bad RRULE {_show(text)}: use one rule like RRULE:FREQ=WEEKLY;BYDAY=MO;BYHOUR=9")
+        raise ValueError(f"bad RRULE {show(text)}: use one rule like RRULE:FREQ=WEEKLY;BYDAY=MO;BYHOUR=9")
     if re.search(r"(?:^|;)\s*UNTIL=[^;]*Z\s*(?:;|$)", body.upper()):
         raise ValueError("UNTIL is in UTC: write it as a local time without Z, like start")
     interval = re.search(r"(?:^|;)\s*INTERVAL=([^;]*)", body.upper())
