@@ -13,8 +13,9 @@ import statistics
 import time as clock
 from datetime import datetime, time, timedelta
 
-from pager_cli.schedules import rotation
-from pager_cli.schedules.rotation import Layer, Override, Restrict, Schedule, on_call
+from pager_cli.schedules import grids
+from pager_cli.schedules.oncall import on_call
+from pager_cli.schedules.types import Layer, Override, Restrict, Schedule
 from pager_cli.times import UTC
 
 CALLS = 200
@@ -61,7 +62,7 @@ def _cases() -> list[tuple[str, Schedule]]:
 def _median_ms(schedule: Schedule) -> float:
     samples = []
     for _ in range(CALLS):
-        rotation._grid.cache_clear()
+        grids.grid.cache_clear()
         begin = clock.perf_counter()
         on_call(schedule, AT)
         samples.append((clock.perf_counter() - begin) * 1000)

@@ -41,7 +41,7 @@ def measure(count: int) -> tuple[float, int, int]:
     import sqlalchemy as sa
 
     from pager_cli.config.apply import apply_config
-    from pager_cli.config.schema import load_config_text
+    from pager_cli.config.load import load_config_text
     from pager_cli.incidents import lifecycle
     from pager_cli.notify import outbox
     from pager_cli.notify.channels import webhook

@@ -40,7 +40,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     from pager_cli.config.apply import apply_config
-    from pager_cli.config.schema import load_config_text
+    from pager_cli.config.load import load_config_text
     from pager_cli.incidents import lifecycle
     from pager_cli.notify import outbox
     from pager_cli.store.db import open_database

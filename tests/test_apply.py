@@ -85,7 +85,7 @@ def test_a_failing_apply_leaves_the_database_as_it_was(cli, db_path, monkeypatch
     real = apply_module._write
 
     def failing(session, kind, name, value, now):
-        if kind == "policy":
+        if kind.name == "policy":
             raise RuntimeError("disk on fire")
         return real(session, kind, name, value, now)
 

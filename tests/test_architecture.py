@@ -18,7 +18,7 @@ MAX_MODULE_LINES = 500
 MAX_CLI_FUNCTION_LINES = 60
 # Over the limit today and being reworked on their own branches (config schema,
 # schedule types); to be split there, then removed from this list.
-LONG_FOR_NOW = {"pager_cli.config.schema", "pager_cli.schedules.rotation"}
+LONG_FOR_NOW: set[str] = set()  # modules allowed past MAX_MODULE_LINES: none
 UI_LIBRARIES = {"typer", "rich", "click"}
 DATABASE_LIBRARIES = {"sqlalchemy", "sqlmodel", "sqlite3"}
 DOMAIN_FOR_APP_ONLY = {"store", "config", "escalation", "incidents", "schedules", "metrics"}

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pager_cli.schedules import rotation
-from pager_cli.config.schema import Config, Target, load_config, load_config_text
+from pager_cli.schedules import oncall, types
+from pager_cli.config.load import load_config, load_config_text
+from pager_cli.config.schema import Config, Target
 from pager_cli.errors import ConfigError, NotFound
 from pager_cli.times import UTC
 
@@ -82,22 +83,22 @@ def test_example_validates():
 def test_example_converts_to_rotation_schedules():
     config = load_config(EXAMPLE)
     primary = config.to_schedule("payments-primary")
-    assert isinstance(primary, rotation.Schedule)
+    assert isinstance(primary, types.Schedule)
     assert primary.name == "payments-primary" and primary.timezone == "America/New_York"
     weekly, weekend = primary.layers
-    assert weekly == rotation.Layer(name="weekly", users=("alice", "bob", "carol"), start=datetime(2026, 1, 5, 9, 0),
+    assert weekly == types.Layer(name="weekly", users=("alice", "bob", "carol"), start=datetime(2026, 1, 5, 9, 0),
                                     rotation="weekly", shift_length=1, handoffs=None, restrict=())
     assert weekend.handoffs.startswith("RRULE:") and weekend.rotation is None
-    assert weekend.restrict == (rotation.Restrict(days=(5, 6), start=clock(9, 0), end=clock(21, 0)),)
+    assert weekend.restrict == (types.Restrict(days=(5, 6), start=clock(9, 0), end=clock(21, 0)),)
     # Overrides: local New York wall clock (EST, UTC-5) to UTC, id None.
-    assert primary.overrides == (rotation.Override(
+    assert primary.overrides == (types.Override(
         user="frank", start=datetime(2026, 12, 24, 5, 0, tzinfo=UTC), end=datetime(2026, 12, 27, 5, 0, tzinfo=UTC)),)
-    assert rotation.on_call(primary, datetime(2026, 12, 25, 12, tzinfo=UTC)).user == "frank"
+    assert oncall.on_call(primary, datetime(2026, 12, 25, 12, tzinfo=UTC)).user == "frank"
 
     for name in config.schedules:
         schedule = config.to_schedule(name)
         for layer in schedule.layers:
-            rotation.check_layer(layer)
+            oncall.check_layer(layer)
 
     with pytest.raises(NotFound):
         config.to_schedule("nope")

@@ -12,19 +12,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pager_cli.errors import UsageError
-from pager_cli.schedules.rotation import (
-    HORIZON,
-    Layer,
-    Override,
-    Restrict,
-    Schedule,
-    Shift,
-    check_layer,
-    final_shifts,
-    gaps,
-    layer_user_at,
-    on_call,
-)
+from pager_cli.schedules.oncall import HORIZON, check_layer, final_shifts, gaps, layer_user_at, on_call
+from pager_cli.schedules.types import Layer, Override, Restrict, Schedule, Shift
 from pager_cli.times import UTC, localize, zone
 
 MINUTE = timedelta(minutes=1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..describe import kind_of, show  # noqa: F401 - the formats import them from here
 from ..severity import DEFAULT_SEVERITY, normalize_severity
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
@@ -58,29 +59,6 @@ class BadRecord(Exception):
 def bad_record(line: int, reason: str) -> Alert:
     """A bad record starting at `line`."""
     return Alert(0, line, "trigger", None, None, None, DEFAULT_SEVERITY, None, {}, [], error=reason)
-
-
-def kind_of(value: Any) -> str:
-    """The JSON kind of a value, for a message: "a string", "null", …"""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def show(value: Any) -> str:
-    """A short, quoted form of a value for a message."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def clip_title(title: str, warnings: list[str]) -> str:

@@ -47,7 +47,7 @@ class Validated:
 
 def validate(path: str, now: datetime) -> Validated:
     """Check a config file (ConfigError with every problem); the gaps in the next GAP_WINDOW."""
-    from ..schedules.rotation import gaps
+    from ..schedules.oncall import gaps
 
     config = load(path)
     found = []
@@ -60,7 +60,7 @@ def validate(path: str, now: datetime) -> Validated:
 
 def load(path: str):  # noqa: ANN201 - a config.schema.Config
     """The config file, checked (ConfigError with every problem)."""
-    from ..config.schema import load_config
+    from ..config.load import load_config
 
     return load_config(path)
 
@@ -79,7 +79,7 @@ def apply(db, config, now: datetime, dry_run: bool = False):  # noqa: ANN001, AN
 def schedules(db, now: datetime) -> list[OnCall]:  # noqa: ANN001
     """Every schedule with who is on call at `now`."""
     from ..config import catalog
-    from ..schedules.rotation import on_call
+    from ..schedules.oncall import on_call
 
     with db.read() as session:
         found = [(name, catalog.schedule(session, name)) for name in catalog.schedule_names(session)]
@@ -105,7 +105,7 @@ class Shifts:
 def shifts(db, name: str, start: datetime, end: datetime | None) -> Shifts:  # noqa: ANN001
     """The final shifts of `name` in [start, end) (default: 14 days), overrides applied."""
     from ..config import catalog
-    from ..schedules.rotation import final_shifts
+    from ..schedules.oncall import final_shifts
 
     end = end or start + timedelta(days=14)
     if end <= start:
@@ -165,7 +165,7 @@ def oncall(db, when: datetime, names: list[str], service: str | None = None) -> 
     """Who is on call at `when` in `names`, plus the schedules `service`'s policy
     pages (no names and no service: every schedule)."""
     from ..config import catalog
-    from ..schedules.rotation import on_call
+    from ..schedules.oncall import on_call
 
     with db.read() as session:
         names = list(names)

@@ -42,7 +42,7 @@ def snapshot(db, now: datetime) -> Snapshot:  # noqa: ANN001
     from ..config import catalog
     from ..escalation.engine import latest_activity
     from ..incidents import lifecycle as incidents
-    from ..schedules.rotation import on_call
+    from ..schedules.oncall import on_call
     from .schedules import OnCall
 
     with db.read() as session:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 import json
 
 import sqlalchemy as sa
@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from ..store import tables as m
-from .catalog import restrict_to_json
 from ..times import to_utc
 
 
@@ -39,16 +38,49 @@ class Changes:
         return bool(self.created or self.changed or self.removed)
 
 
-def _desired(config) -> dict[tuple[str, str], dict[str, Any]]:  # noqa: ANN001 - a config.Config
-    """Everything the config defines, keyed (kind, name), as comparable plain values."""
-    want: dict[tuple[str, str], dict[str, Any]] = {
-        ("setting", "timezone"): {"value": config.timezone},
-        ("setting", "default_service"): {"value": config.default_service},
-    }
+# -- the kinds of config, in dependency order -----------------------------------
+#
+# Each kind is one table keyed by one column, with its own columns, and the child
+# tables that go with it (a schedule's layers and config overrides, a policy's
+# levels, a user's contacts and notify rules): numbered by position, replaced
+# whole when the entity changes, removed with it (ON DELETE CASCADE). An entity
+# is compared as one plain value: its columns and its children's rows.
+
+
+@dataclass(frozen=True)
+class Part:
+    """The rows of `table` that go with an entity, under `field` of its value."""
+
+    field: str
+    table: sa.Table
+    owner: str  # the column naming the entity
+    columns: tuple[str, ...]
+    only: tuple[tuple[str, Any], ...] = ()  # (column, value): the rows the config owns, written with these
+    stamped: bool = False  # created_at = now
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    table: sa.Table
+    key: str
+    columns: tuple[str, ...]
+    desired: Callable[[Any], dict[str, dict[str, Any]]]  # from a config.Config: name -> value
+    parts: tuple[Part, ...] = ()
+    rewrite: bool = False  # a changed entity is removed first, freeing its unique values (routing keys)
+    shown: Callable[[str], bool] = lambda name: True  # whether a change is reported
+
+
+def _settings(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001 - a config.Config, as below
+    want = {"timezone": {"value": config.timezone}, "default_service": {"value": config.default_service}}
     if config.smtp is not None:
-        want[("setting", "smtp")] = {"value": json.dumps(config.smtp.to_json(), sort_keys=True)}
-    for name, user in config.users.items():
-        want[("user", name)] = {
+        want["smtp"] = {"value": json.dumps(config.smtp.to_json(), sort_keys=True)}
+    return want
+
+
+def _users(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    return {
+        name: {
             "full_name": user.name, "email": user.email,
             "contacts": [
                 {"name": cname, "kind": c.kind, "target": c.target, "timeout_s": c.timeout.total_seconds(),
@@ -58,129 +90,101 @@ def _desired(config) -> dict[tuple[str, str], dict[str, Any]]:  # noqa: ANN001 -
             ],
             "notify": [{"contact": r.contact, "after_s": int(r.after.total_seconds())} for r in user.notify],
         }
+        for name, user in config.users.items()
+    }
+
+
+def _schedules(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    want = {}
     for name in config.schedules:
         sched = config.to_schedule(name)
-        want[("schedule", name)] = {
+        want[name] = {
             "timezone": sched.timezone,
             "layers": [
                 {"name": lr.name, "rotation": lr.rotation, "shift_length": lr.shift_length, "handoffs": lr.handoffs,
-                 "start_local": lr.start.isoformat(), "users": list(lr.users), "restrict": restrict_to_json(lr.restrict)}
+                 "start_local": lr.start.isoformat(), "users": list(lr.users),
+                 "restrict": [w.to_json() for w in lr.restrict]}
                 for lr in sched.layers
             ],
             "overrides": [{"user": o.user, "start": to_utc(o.start), "end": to_utc(o.end)} for o in sched.overrides],
         }
+    return want
+
+
+def _policies(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    want = {}
     for name, pol in config.escalation_policies.items():
-        want[("policy", name)] = {
+        pol = pol.to_domain(name)
+        want[name] = {
             "repeat": pol.repeat,
-            "levels": [
-                {"delay_seconds": int(lv.delay.total_seconds()), "targets": [f"{k}:{n}" for k, n in lv.targets]}
-                for lv in pol.levels
-            ],
-        }
-    for name, svc in config.services.items():
-        want[("service", name)] = {
-            "escalation_policy": svc.escalation_policy, "routing_key": svc.routing_key, "dedup": svc.dedup,
-            "require_ack_before_resolve": bool(svc.require_ack_before_resolve),
+            "levels": [{"delay_seconds": int(lv.delay.total_seconds()), "targets": list(lv.targets)}
+                       for lv in pol.levels],
         }
     return want
 
 
-def _stored(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
-    conn = session.connection()
+def _services(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    return {
+        name: {"escalation_policy": svc.escalation_policy, "routing_key": svc.routing_key, "dedup": svc.dedup,
+               "require_ack_before_resolve": bool(svc.require_ack_before_resolve)}
+        for name, svc in config.services.items()
+    }
 
-    def rows(table: sa.Table, *where: sa.ColumnElement, order: sa.Column | None = None) -> sa.CursorResult:
-        return conn.execute(sa.select(table).where(*where).order_by(order))
 
-    have: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows(m.settings):
-        have[("setting", row.key)] = {"value": row.value}
-    contact, rule = m.contacts.c, m.notify_rules.c
-    for row in rows(m.users):
-        contacts = rows(m.contacts, contact.user == row.name, order=contact.position)
-        rules = rows(m.notify_rules, rule.user == row.name, order=rule.position)
-        have[("user", row.name)] = {
-            "full_name": row.full_name, "email": row.email,
-            "contacts": [
-                {"name": c.name, "kind": c.kind, "target": c.target, "timeout_s": c.timeout_s, "updates": c.updates,
-                 "rate_count": c.rate_count, "rate_window_s": c.rate_window_s, "headers": dict(c.headers),
-                 "secret": c.secret}
-                for c in contacts
-            ],
-            "notify": [{"contact": r.contact, "after_s": r.after_s} for r in rules],
-        }
-    layer, override, level = m.layers.c, m.schedule_overrides.c, m.escalation_levels.c
-    for row in rows(m.schedules):
-        layers = rows(m.layers, layer.schedule == row.name, order=layer.position)
-        overrides = rows(m.schedule_overrides, override.schedule == row.name, override.source == "config",
-                         order=override.position)
-        have[("schedule", row.name)] = {
-            "timezone": row.timezone,
-            "layers": [
-                {"name": lr.name, "rotation": lr.rotation, "shift_length": lr.shift_length, "handoffs": lr.handoffs,
-                 "start_local": lr.start_local, "users": list(lr.users), "restrict": list(lr.restrict)}
-                for lr in layers
-            ],
-            "overrides": [{"user": o.user, "start": o.start, "end": o.end} for o in overrides],
-        }
-    for row in rows(m.escalation_policies):
-        levels = rows(m.escalation_levels, level.policy == row.name, order=level.position)
-        have[("policy", row.name)] = {
-            "repeat": row.repeat,
-            "levels": [{"delay_seconds": lv.delay_seconds, "targets": list(lv.targets)} for lv in levels],
-        }
-    for row in rows(m.services):
-        have[("service", row.name)] = {
-            "escalation_policy": row.escalation_policy, "routing_key": row.routing_key, "dedup": row.dedup,
-            "require_ack_before_resolve": bool(row.require_ack_before_resolve),
-        }
+KINDS = (
+    Kind("setting", m.settings, "key", ("value",), _settings, shown=lambda name: name == "smtp"),
+    Kind("user", m.users, "name", ("full_name", "email"), _users, parts=(
+        Part("contacts", m.contacts, "user", ("name", "kind", "target", "timeout_s", "updates", "rate_count",
+                                              "rate_window_s", "headers", "secret")),
+        Part("notify", m.notify_rules, "user", ("contact", "after_s")),
+    )),
+    Kind("schedule", m.schedules, "name", ("timezone",), _schedules, parts=(
+        Part("layers", m.layers, "schedule", ("name", "rotation", "shift_length", "handoffs", "start_local",
+                                              "users", "restrict")),
+        Part("overrides", m.schedule_overrides, "schedule", ("user", "start", "end"),
+             only=(("source", "config"),), stamped=True),  # command-line overrides stay
+    )),
+    Kind("policy", m.escalation_policies, "name", ("repeat",), _policies, parts=(
+        Part("levels", m.escalation_levels, "policy", ("delay_seconds", "targets")),
+    )),
+    Kind("service", m.services, "name", ("escalation_policy", "routing_key", "dedup", "require_ack_before_resolve"),
+         _services, rewrite=True),
+)
+
+
+def _stored(conn: Connection, kind: Kind) -> dict[str, dict[str, Any]]:
+    have = {}
+    for row in conn.execute(sa.select(kind.table)):
+        name = row._mapping[kind.key]
+        value = {c: row._mapping[c] for c in kind.columns}
+        for part in kind.parts:
+            rows = conn.execute(sa.select(part.table).where(*_owned(part, name)).order_by(part.table.c.position))
+            value[part.field] = [{c: r._mapping[c] for c in part.columns} for r in rows]
+        have[name] = value
     return have
 
 
-_ORDER = {"setting": 0, "user": 1, "schedule": 2, "policy": 3, "service": 4}
-# Each kind's table and key column; a schedule's layers and overrides and a
-# policy's levels go with it (foreign keys, ON DELETE CASCADE).
-_TABLES = {"setting": (m.settings, "key"), "user": (m.users, "name"), "schedule": (m.schedules, "name"),
-           "policy": (m.escalation_policies, "name"), "service": (m.services, "name")}
+def _owned(part: Part, name: str) -> list[sa.ColumnElement]:
+    return [part.table.c[part.owner] == name, *(part.table.c[c] == v for c, v in part.only)]
 
 
-def _remove(conn: Connection, kind: str, name: str) -> None:
-    table, key = _TABLES[kind]
-    conn.execute(sa.delete(table).where(table.c[key] == name))
+def _remove(conn: Connection, kind: Kind, name: str) -> None:
+    conn.execute(sa.delete(kind.table).where(kind.table.c[kind.key] == name))
 
 
-def _put(conn: Connection, kind: str, name: str, **values: Any) -> None:
-    """Create the row `name` of `kind`, or update it in place: its children
-    (a schedule's command-line overrides) stay."""
-    table, key = _TABLES[kind]
-    if not conn.execute(sa.update(table).where(table.c[key] == name).values(**values)).rowcount:
-        conn.execute(sa.insert(table).values({key: name, **values}))
-
-
-def _replace_children(conn: Connection, table: sa.Table, owner: str, name: str, rows: list[dict[str, Any]],
-                      *only: sa.ColumnElement, **fixed: Any) -> None:
-    """Replace the rows of `table` that belong to `name` (those of them that
-    match `only`) by `rows`, numbered by position."""
-    conn.execute(sa.delete(table).where(table.c[owner] == name, *only))
-    if rows:
-        conn.execute(sa.insert(table), [{owner: name, "position": i, **fixed, **row} for i, row in enumerate(rows)])
-
-
-def _write(conn: Connection, kind: str, name: str, value: dict[str, Any], now: datetime) -> None:
-    """Create or replace one entity (its children are replaced whole)."""
-    if kind == "schedule":
-        _put(conn, kind, name, timezone=value["timezone"])
-        _replace_children(conn, m.layers, "schedule", name, value["layers"])
-        _replace_children(conn, m.schedule_overrides, "schedule", name, value["overrides"],
-                          m.schedule_overrides.c.source == "config", source="config", created_at=now)
-    elif kind == "user":
-        _put(conn, kind, name, full_name=value["full_name"], email=value["email"])
-        _replace_children(conn, m.contacts, "user", name, value["contacts"])
-        _replace_children(conn, m.notify_rules, "user", name, value["notify"])
-    elif kind == "policy":
-        _put(conn, kind, name, repeat=value["repeat"])
-        _replace_children(conn, m.escalation_levels, "policy", name, value["levels"])
-    else:
-        _put(conn, kind, name, **value)
+def _write(conn: Connection, kind: Kind, name: str, value: dict[str, Any], now: datetime) -> None:
+    """Create the entity or update it in place (children of other sources stay),
+    then replace its children whole."""
+    own = {c: value[c] for c in kind.columns}
+    table = kind.table
+    if not conn.execute(sa.update(table).where(table.c[kind.key] == name).values(**own)).rowcount:
+        conn.execute(sa.insert(table).values({kind.key: name, **own}))
+    for part in kind.parts:
+        conn.execute(sa.delete(part.table).where(*_owned(part, name)))
+        fixed = {**dict(part.only), **({"created_at": now} if part.stamped else {})}
+        rows = [{part.owner: name, "position": i, **fixed, **row} for i, row in enumerate(value[part.field])]
+        if rows:
+            conn.execute(sa.insert(part.table), rows)
 
 
 def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: ANN001
@@ -190,25 +194,30 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
     from ..escalation.due import rearm
 
     forget(session)
-    want, have = _desired(config), _stored(session)
-    changes = Changes()
-    # Removals first (services before the policies they name), then writes in
-    # dependency order, so unique routing keys can move between services.
     conn = session.connection()
-    for kind, name in sorted(have.keys() - want.keys(), key=lambda k: (-_ORDER[k[0]], k[1])):
-        _remove(conn, kind, name)
-        if kind != "setting" or name == "smtp":
-            changes.removed.append(f"{kind} {name}")
-    for kind, name in have.keys() & want.keys():
-        if kind == "service" and have[(kind, name)] != want[(kind, name)]:
-            _remove(conn, kind, name)  # rewritten below; frees its routing key first
-    for key in sorted(want, key=lambda k: (_ORDER[k[0]], k[1])):
-        kind, name = key
-        if key in have and have[key] == want[key]:
-            continue
-        _write(conn, kind, name, want[key], now)
-        if kind != "setting" or name == "smtp":
-            (changes.changed if key in have else changes.created).append(f"{kind} {name}")
+    want = {kind.name: kind.desired(config) for kind in KINDS}
+    have = {kind.name: _stored(conn, kind) for kind in KINDS}
+    changes = Changes()
+    # Removals first, last kind first (services before the policies they name),
+    # then writes in order, so unique routing keys can move between services.
+    for kind in reversed(KINDS):
+        for name in sorted(have[kind.name].keys() - want[kind.name].keys()):
+            _remove(conn, kind, name)
+            if kind.shown(name):
+                changes.removed.append(f"{kind.name} {name}")
+    for kind in KINDS:
+        if kind.rewrite:
+            for name in sorted(have[kind.name].keys() & want[kind.name].keys()):
+                if have[kind.name][name] != want[kind.name][name]:
+                    _remove(conn, kind, name)  # rewritten below
+    for kind in KINDS:
+        for name, value in sorted(want[kind.name].items()):
+            stored = have[kind.name].get(name)
+            if stored == value:
+                continue
+            _write(conn, kind, name, value, now)
+            if kind.shown(name):
+                (changes.created if stored is None else changes.changed).append(f"{kind.name} {name}")
     rearm(session, now)  # open incidents follow their service's policy as it is now
     forget(session)
     return changes

@@ -10,8 +10,7 @@ connection, in its one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
@@ -19,22 +18,9 @@ from sqlmodel import Session
 
 from ..store import tables as m
 from ..errors import NotFound, StoredValueError, UsageError
-from ..schedules.rotation import Layer, Override, Restrict, Schedule, Shift, on_call
-
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class Level:
-    delay: timedelta
-    targets: tuple[str, ...]  # "schedule:x" / "user:y"
-
-
-@dataclass(frozen=True)
-class Policy:
-    name: str
-    repeat: int
-    levels: tuple[Level, ...]
+from ..escalation.policy import Level, Policy
+from ..schedules.oncall import on_call
+from ..schedules.types import Layer, Override, Restrict, Schedule, Shift
 
 
 def _read(session: Session, query: sa.Executable) -> sa.CursorResult:
@@ -142,17 +128,10 @@ def _schedule(session: Session, name: str) -> Schedule:
 
 
 def shift_at(session: Session, name: str, at: datetime) -> Shift | None:
-    """Who is on call in schedule `name` at `at` (`rotation.on_call`), worked
+    """Who is on call in schedule `name` at `at` (`oncall.on_call`), worked
     out once per session: a batch of escalations asks it again and again for
     the same schedule, at the same instant."""
     return _cached(session, ("shift", name, at), lambda: on_call(schedule(session, name), at))
-
-
-def restrict_to_json(windows: tuple[Restrict, ...]) -> list[dict]:
-    return [
-        {"days": [DAY_NAMES[d] for d in w.days], "from": w.start.strftime("%H:%M"), "to": w.end.strftime("%H:%M")}
-        for w in windows
-    ]
 
 
 def _layer(row: Row) -> Layer:
@@ -170,14 +149,7 @@ def _layer_from(row: Row) -> Layer:
         rotation=row.rotation,
         shift_length=row.shift_length,
         handoffs=row.handoffs,
-        restrict=tuple(
-            Restrict(
-                days=tuple(DAY_NAMES.index(d) for d in w["days"]),
-                start=time.fromisoformat(w["from"]),
-                end=time.fromisoformat(w["to"]),
-            )
-            for w in row.restrict
-        ),
+        restrict=tuple(Restrict.from_json(w) for w in row.restrict),
     )
 
 

@@ -32,6 +32,8 @@ from typing import Any, Mapping
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..describe import show  # a message cuts a long value short so; concealing must find that form too
+
 MAX_ALIAS_NODES = 10_000
 
 Path = tuple[str | int, ...]
@@ -103,7 +105,7 @@ class Document:
         """`message` with every value that came from the environment shown as the
         text it was written as (`${NAME}`), quoted or not, whole or cut short."""
         for value, source in sorted(self.from_env.items(), key=lambda item: -len(item[0])):
-            for shown in (repr(value), json.dumps(value), _shortened(value)):
+            for shown in (repr(value), json.dumps(value), show(value)):
                 message = message.replace(shown, source)
             if len(value) >= _MIN_CONCEALED:
                 message = message.replace(value, source)
@@ -148,12 +150,6 @@ def format_path(path: Path) -> str:
 
 
 _MIN_CONCEALED = 4  # shorter values are replaced only where quoted: "0s" must stay readable in prose
-
-
-def _shortened(value: str) -> str:
-    """The value as a message cuts a long one short (`config._show`)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _TooManyNodes(Exception):

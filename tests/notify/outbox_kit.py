@@ -14,7 +14,7 @@ import yaml
 from pytest_httpserver import HTTPServer
 
 from pager_cli.config.apply import apply_config
-from pager_cli.config.schema import load_config_text
+from pager_cli.config.load import load_config_text
 from pager_cli.incidents import lifecycle
 from pager_cli.notify import outbox
 from pager_cli.store import tables as m

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from pager_cli.config.schema import load_config_text
+from pager_cli.config.load import load_config_text
 from pager_cli.errors import ConfigError
 
 ENV = {"TOK": "tok-9a8b7c6d", "SMTP_PW": "smtp-pw-77", "HOOK_SECRET": "hmac-secret-5f1c2e"}

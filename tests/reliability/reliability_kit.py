@@ -318,7 +318,7 @@ def make_template(folder: Path, config_text: str = CONFIG_YAML, now: str = T0) -
     from datetime import datetime
 
     from pager_cli.config.apply import apply_config
-    from pager_cli.config.schema import load_config_text
+    from pager_cli.config.load import load_config_text
     from pager_cli.store.db import open_database
     from pager_cli.times import UTC, parse_time
 

@@ -79,7 +79,7 @@ def test_hostile_config_is_refused_with_every_problem_on_its_line(validations, n
 
 @pytest.mark.parametrize("name", _params([p.name for p in CONFIG_CORPUS]))
 def test_the_loader_refuses_every_hostile_config_with_located_problems(tmp_path, monkeypatch, name):
-    from pager_cli.config.schema import load_config
+    from pager_cli.config.load import load_config
     from pager_cli.errors import ConfigError
 
     shutil.copyfile(CORPUS / "config" / name, tmp_path / name)
@@ -155,7 +155,7 @@ def test_files_that_are_not_config_files(template, tmp_path):
 def test_alias_bombs_and_oversized_files_are_refused_in_milliseconds(tmp_path):
     """The same refusals measured in process, free of process start-up."""
     from pager_cli.config import yaml_lines
-    from pager_cli.config.schema import load_config
+    from pager_cli.config.load import load_config
     from pager_cli.errors import ConfigError
 
     for name in ("billion-laughs.yaml", "alias-bomb-in-mappings.yaml"):
@@ -172,7 +172,7 @@ def test_alias_bombs_and_oversized_files_are_refused_in_milliseconds(tmp_path):
 
 
 def test_a_config_just_under_the_size_limit_is_handled_quickly(tmp_path):
-    from pager_cli.config.schema import MAX_BYTES
+    from pager_cli.config.load import MAX_BYTES
 
     path = tmp_path / "big-but-allowed.yaml"
     lines = ["timezone: UTC", "users:"]

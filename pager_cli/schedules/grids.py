@@ -1,8 +1,5 @@
-"""Rotation math: who a schedule puts on call at an instant, and when that changes.
-
-Pure functions over plain values: no database, no CLI, no clock. Every function
-takes the instant it is asked about; every instant in and out is an aware UTC
-`datetime` (naive ones are taken as UTC).
+"""Shift grids: where a layer's shifts begin, on the schedule's local wall clock,
+and the UTC instants those boundaries become.
 
 How a layer's shifts are laid out:
 
@@ -26,17 +23,6 @@ How a layer's shifts are laid out:
   time and its user is never on call, but it still counts in k.
 - A boundary instant belongs to the shift that starts there.
 
-Who is on call at t: the active override (start <= t < end) with the latest
-start, ties to the later one in the tuple; else the last layer active at t
-(on/after its start and, if it has `restrict` windows, inside one); else nobody.
-
-A final segment is a maximal interval over which the (user, source) pair stays
-the same: consecutive shifts of one layer with the same user merge, while the
-same user coming from two layers, or from a layer and an override, are separate
-segments. `on_call` looks at most `HORIZON` (400 days) each way: a segment that
-runs on beyond `at + HORIZON` has `end` None, and one that began before
-`at - HORIZON` reports `at - HORIZON` as its start.
-
 Cost does not grow with a layer's age: the shift at t comes from the wall-clock
 time arithmetically (elapsed clock hours over the period, month arithmetic, or,
 for RRULEs that repeat every fixed span — WEEKLY down to SECONDLY with only
@@ -49,26 +35,21 @@ occurrences kept.
 from __future__ import annotations
 
 import calendar
-import heapq
 import math
 from bisect import bisect_right
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterator
 from zoneinfo import ZoneInfo
 
 from ..errors import UsageError
-from ..times import localize, to_utc, zone
+from ..times import localize
+from .types import ROTATIONS, Layer
 
 if TYPE_CHECKING:  # dateutil is imported where a handoffs rule is first laid out
     from dateutil.rrule import rrule
 
-HORIZON = timedelta(days=400)
-ROTATIONS = ("hourly", "daily", "weekly", "monthly")
-
 _CLOCK_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
-_TICK = timedelta(microseconds=1)
 _WEEK_SECONDS = 7 * 86400
 # With these frequencies and only these parts, a rule's occurrences repeat every
 # lcm(interval, week) until COUNT or UNTIL stops them, so they can be counted
@@ -76,55 +57,6 @@ _WEEK_SECONDS = 7 * 86400
 _PERIODIC_FREQ = {"WEEKLY": _WEEK_SECONDS, "DAILY": 86400, "HOURLY": 3600, "MINUTELY": 60, "SECONDLY": 1}
 _PERIODIC_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYHOUR", "BYMINUTE", "BYSECOND", "WKST", "COUNT", "UNTIL"}
 _RULE_HINT = "use one RRULE such as RRULE:FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0"
-
-
-@dataclass(frozen=True)
-class Restrict:
-    """A weekly local window in which a layer is active.
-
-    The window starts on each of `days` (0=Mon … 6=Sun) at `start`. When
-    `end` <= `start` it ends the next day (20:00–08:00 belongs to the day it
-    starts); `end` == `start` makes it 24 clock hours long.
-    """
-
-    days: tuple[int, ...]
-    start: time
-    end: time
-
-
-@dataclass(frozen=True)
-class Layer:
-    name: str
-    users: tuple[str, ...]
-    start: datetime  # naive local wall-clock time in the schedule's zone
-    rotation: str | None = None  # hourly | daily | weekly | monthly
-    shift_length: int = 1  # in units of rotation
-    handoffs: str | None = None  # RRULE text, instead of rotation
-    restrict: tuple[Restrict, ...] = ()
-
-
-@dataclass(frozen=True)
-class Override:
-    user: str
-    start: datetime  # aware UTC
-    end: datetime  # aware UTC
-    id: int | None = None
-
-
-@dataclass(frozen=True)
-class Schedule:
-    name: str
-    timezone: str  # IANA name
-    layers: tuple[Layer, ...]
-    overrides: tuple[Override, ...] = ()
-
-
-@dataclass(frozen=True)
-class Shift:
-    user: str | None
-    start: datetime  # aware UTC
-    end: datetime | None  # aware UTC; None: no change within the search horizon
-    source: str  # "layer:<name>" or "override"
 
 
 # --- the shift grid: boundary k as a local wall-clock time, and k from a wall time
@@ -275,7 +207,7 @@ def _rule_grid(text: str, start: datetime) -> _PeriodicGrid | _ListedGrid:
 
 
 @lru_cache(maxsize=512)
-def _grid(layer: Layer) -> _PeriodicGrid | _MonthlyGrid | _ListedGrid:
+def grid(layer: Layer) -> _PeriodicGrid | _MonthlyGrid | _ListedGrid:
     start = layer.start
     if start.tzinfo is not None:
         raise UsageError(f"layer {layer.name!r}: start must be a local wall-clock time, without offset")
@@ -298,254 +230,60 @@ def _grid(layer: Layer) -> _PeriodicGrid | _MonthlyGrid | _ListedGrid:
 
 def check_layer(layer: Layer) -> None:
     """Raise UsageError when the layer's rotation, shift length or rule is unusable."""
-    _grid(layer)
+    grid(layer)
 
 
 # --- from the grid to instants
 
 
-def _instant(layer: Layer, k: int, tz: ZoneInfo) -> datetime | None:
+def instant(layer: Layer, k: int, tz: ZoneInfo) -> datetime | None:
     """The UTC instant at which shift k of `layer` starts; None past the last one."""
-    wall = _grid(layer).boundary(k)
+    wall = grid(layer).boundary(k)
     return None if wall is None else localize(wall, tz)
 
 
-def _shift_at(layer: Layer, tz: ZoneInfo, at: datetime) -> tuple[int, datetime, datetime | None] | None:
+def shift_at(layer: Layer, tz: ZoneInfo, at: datetime) -> tuple[int, datetime, datetime | None] | None:
     """(k, start, end) of the layer's shift containing `at`; None before the layer starts.
 
     k comes from the wall-clock time; DST can move boundaries past it either way
     by a few steps (a gap pushes them later, a repeated hour makes wall time go
     back), which the two loops correct."""
     wall = at.astimezone(tz).replace(tzinfo=None)
-    k = max(_grid(layer).index(wall), 0)
-    begin = _instant(layer, k, tz)
+    k = max(grid(layer).index(wall), 0)
+    begin = instant(layer, k, tz)
     while k > 0 and begin > at:
         k -= 1
-        begin = _instant(layer, k, tz)
+        begin = instant(layer, k, tz)
     if begin > at:
         return None
-    end = _instant(layer, k + 1, tz)
+    end = instant(layer, k + 1, tz)
     while end is not None and end <= at:
         k, begin = k + 1, end
-        end = _instant(layer, k + 1, tz)
+        end = instant(layer, k + 1, tz)
     return k, begin, end
 
 
-def _window(r: Restrict, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC span of restrict window `r` starting on local `day`."""
-    end_day = day if r.end > r.start else day + timedelta(days=1)
-    return localize(datetime.combine(day, r.start), tz), localize(datetime.combine(end_day, r.end), tz)
+# --- a layer's candidate change points
 
 
-def _in_restrict(restrict: tuple[Restrict, ...], tz: ZoneInfo, at: datetime) -> bool:
-    """Whether `at` lies in one of the windows (always, when there are none)."""
-    if not restrict:
-        return True
-    today = at.astimezone(tz).date()
-    for day in (today, today - timedelta(days=1)):  # a window is at most 24 clock hours
-        for r in restrict:
-            if day.weekday() in r.days:
-                begin, end = _window(r, day, tz)
-                if begin <= at < end:
-                    return True
-    return False
-
-
-def layer_user_at(layer: Layer, tz: ZoneInfo, at: datetime) -> str | None:
-    """Who `layer` puts on call at `at`; None before its start or outside its windows."""
-    at = to_utc(at)
-    if not layer.users:
-        return None
-    shift = _shift_at(layer, tz, at)
-    if shift is None or not _in_restrict(layer.restrict, tz, at):
-        return None
-    return layer.users[shift[0] % len(layer.users)]
-
-
-# --- the whole schedule at one instant
-
-
-def _override_at(overrides: tuple[Override, ...], at: datetime) -> Override | None:
-    best = None
-    for o in overrides:
-        if o.start <= at < o.end and (best is None or o.start >= best.start):
-            best = o
-    return best
-
-
-class _Owner(NamedTuple):
-    """Who is on call, and from which level: the layer's index, or
-    len(layers) for an override."""
-
-    user: str
-    source: str
-    level: int
-
-
-def _owner(schedule: Schedule, tz: ZoneInfo, at: datetime) -> _Owner | None:
-    """Who is on call at `at`, or None."""
-    override = _override_at(schedule.overrides, at)
-    if override is not None:
-        return _Owner(override.user, "override", len(schedule.layers))
-    for level in range(len(schedule.layers) - 1, -1, -1):
-        layer = schedule.layers[level]
-        user = layer_user_at(layer, tz, at)
-        if user is not None:
-            return _Owner(user, f"layer:{layer.name}", level)
-    return None
-
-
-def _same_segment(a: _Owner | None, b: _Owner | None) -> bool:
-    """Whether two owners make one final segment: same user, same source."""
-    return a is b or (a is not None and b is not None and a[:2] == b[:2])
-
-
-# --- candidate change points: every instant at which the owner may change
-
-
-def _handoffs(layer: Layer, tz: ZoneInfo, t: datetime, forward: bool) -> Iterator[datetime]:
+def handoffs(layer: Layer, tz: ZoneInfo, t: datetime, forward: bool) -> Iterator[datetime]:
     """The layer's start and the shift starts where its user changes: after `t`
     ascending (forward) or at/before `t` descending."""
     users = layer.users
     if not users:
         return
     changing = len(set(users)) > 1
-    shift = _shift_at(layer, tz, t)
+    shift = shift_at(layer, tz, t)
     if forward:
         k = -1 if shift is None else shift[0]
         while k < 0 or changing:
             k += 1
-            instant = _instant(layer, k, tz)
-            if instant is None:
+            begin = instant(layer, k, tz)
+            if begin is None:
                 return
             if k == 0 or users[k % len(users)] != users[(k - 1) % len(users)]:
-                yield instant
+                yield begin
     elif shift is not None:
         for k in range(shift[0], -1, -1) if changing else (0,):
             if k == 0 or users[k % len(users)] != users[(k - 1) % len(users)]:
-                yield _instant(layer, k, tz)
-
-
-def _window_edges(r: Restrict, tz: ZoneInfo, t: datetime, forward: bool) -> Iterator[datetime]:
-    """Starts and ends of window `r`: after `t` ascending, or at/before `t` descending."""
-    if not any(0 <= d <= 6 for d in r.days):
-        return
-    today = t.astimezone(tz).date()
-    day, step = (today - timedelta(days=1), timedelta(days=1)) if forward else (today, timedelta(days=-1))
-    while True:
-        if day.weekday() in r.days:
-            begin, end = _window(r, day, tz)
-            for edge in (begin, end) if forward else (end, begin):
-                if (edge > t) if forward else (edge <= t):
-                    yield edge
-        try:
-            day += step
-        except OverflowError:
-            return
-
-
-def _override_edges(overrides: tuple[Override, ...], t: datetime, forward: bool) -> list[datetime]:
-    edges = [x for o in overrides for x in (o.start, o.end)]
-    if forward:
-        return sorted(x for x in edges if x > t)
-    return sorted((x for x in edges if x <= t), reverse=True)
-
-
-def _changes(schedule: Schedule, tz: ZoneInfo, t: datetime, level: int, forward: bool) -> Iterator[datetime]:
-    """Every instant where overrides or the layers from `level` up may change:
-    after `t` ascending (forward), or at/before `t` descending. Layers below the
-    current owner's cannot change who is on call while it stays, so they are
-    left out: an old busy layer under a steady one costs nothing."""
-    streams: list = [_override_edges(schedule.overrides, t, forward)]
-    for layer in schedule.layers[level:]:
-        streams.append(_handoffs(layer, tz, t, forward))
-        streams.extend(_window_edges(r, tz, t, forward) for r in layer.restrict)
-    return heapq.merge(*streams, reverse=not forward)
-
-
-def _level(owner: _Owner | None) -> int:
-    return 0 if owner is None else owner.level
-
-
-def _forward(
-    schedule: Schedule, tz: ZoneInfo, t: datetime, limit: datetime
-) -> Iterator[tuple[datetime, _Owner | None]]:
-    """(c, owner from c) for each instant t < c < limit at which the owner changes, in order."""
-    owner = _owner(schedule, tz, t)
-    while True:
-        for c in _changes(schedule, tz, t, _level(owner), forward=True):
-            if c >= limit:
-                return
-            now = _owner(schedule, tz, c)
-            if now != owner:
-                break
-        else:
-            return
-        yield c, now
-        owner, t = now, c
-
-
-def _backward(
-    schedule: Schedule, tz: ZoneInfo, t: datetime, limit: datetime
-) -> Iterator[tuple[datetime, _Owner | None]]:
-    """(c, owner just before c) for each instant limit <= c <= t at which the owner
-    changes, latest first."""
-    owner = _owner(schedule, tz, t)
-    while True:
-        for c in _changes(schedule, tz, t, _level(owner), forward=False):
-            if c < limit:
-                return
-            before = _owner(schedule, tz, c - _TICK)
-            if before != owner:
-                break
-        else:
-            return
-        yield c, before
-        owner, t = before, c - _TICK
-
-
-def _segments(schedule: Schedule, start: datetime, end: datetime) -> Iterator[tuple[_Owner | None, datetime, datetime]]:
-    """(owner or None, from, to) covering [start, end), one per final segment."""
-    if start >= end:
-        return
-    tz = zone(schedule.timezone)
-    owner, since = _owner(schedule, tz, start), start
-    for c, now in _forward(schedule, tz, start, end):
-        if not _same_segment(now, owner):
-            yield owner, since, c
-            since = c
-        owner = now
-    yield owner, since, end
-
-
-# --- public answers
-
-
-def on_call(schedule: Schedule, at: datetime) -> Shift | None:
-    """The final segment containing `at` (start <= at < end), or None when nobody
-    is on call. Looks at most HORIZON each way for the segment's ends."""
-    at = to_utc(at)
-    tz = zone(schedule.timezone)
-    owner = _owner(schedule, tz, at)
-    if owner is None:
-        return None
-    changes = _forward(schedule, tz, at, at + HORIZON)
-    end = next((c for c, now in changes if not _same_segment(now, owner)), None)
-    changes = _backward(schedule, tz, at, at - HORIZON)
-    start = next((c for c, before in changes if not _same_segment(before, owner)), at - HORIZON)
-    return Shift(owner.user, start, end, owner.source)
-
-
-def final_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
-    """The final segments overlapping [start, end), overrides applied, clipped to
-    the window, gaps (nobody on call) left out."""
-    return [
-        Shift(owner.user, since, until, owner.source)
-        for owner, since, until in _segments(schedule, to_utc(start), to_utc(end))
-        if owner is not None
-    ]
-
-
-def gaps(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The intervals of [start, end) in which nobody is on call."""
-    return [(since, until) for owner, since, until in _segments(schedule, to_utc(start), to_utc(end)) if owner is None]
+                yield instant(layer, k, tz)

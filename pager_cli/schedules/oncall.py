@@ -1,0 +1,195 @@
+"""Who a schedule puts on call at an instant, and when that changes: layer and
+override precedence, final segments, gaps.
+
+Pure functions over plain values: no database, no CLI, no clock. Every function
+takes the instant it is asked about; every instant in and out is an aware UTC
+`datetime` (naive ones are taken as UTC). Where a layer's shifts begin is
+`grids`; where its restrict windows lie is `windows`.
+
+Who is on call at t: the active override (start <= t < end) with the latest
+start, ties to the later one in the tuple; else the last layer active at t
+(on/after its start and, if it has `restrict` windows, inside one); else nobody.
+
+A final segment is a maximal interval over which the (user, source) pair stays
+the same: consecutive shifts of one layer with the same user merge, while the
+same user coming from two layers, or from a layer and an override, are separate
+segments. `on_call` looks at most `HORIZON` (400 days) each way: a segment that
+runs on beyond `at + HORIZON` has `end` None, and one that began before
+`at - HORIZON` reports `at - HORIZON` as its start.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import datetime, timedelta
+from typing import Iterator, NamedTuple
+from zoneinfo import ZoneInfo
+
+from ..times import to_utc, zone
+from .grids import check_layer, handoffs, shift_at
+from .types import Layer, Override, Schedule, Shift
+from .windows import in_restrict, window_edges
+
+__all__ = ["HORIZON", "check_layer", "final_shifts", "gaps", "layer_user_at", "on_call"]
+
+HORIZON = timedelta(days=400)
+_TICK = timedelta(microseconds=1)
+
+
+def layer_user_at(layer: Layer, tz: ZoneInfo, at: datetime) -> str | None:
+    """Who `layer` puts on call at `at`; None before its start or outside its windows."""
+    at = to_utc(at)
+    if not layer.users:
+        return None
+    shift = shift_at(layer, tz, at)
+    if shift is None or not in_restrict(layer.restrict, tz, at):
+        return None
+    return layer.users[shift[0] % len(layer.users)]
+
+
+# --- the whole schedule at one instant
+
+
+def _override_at(overrides: tuple[Override, ...], at: datetime) -> Override | None:
+    best = None
+    for o in overrides:
+        if o.start <= at < o.end and (best is None or o.start >= best.start):
+            best = o
+    return best
+
+
+class _Owner(NamedTuple):
+    """Who is on call, and from which level: the layer's index, or
+    len(layers) for an override."""
+
+    user: str
+    source: str
+    level: int
+
+
+def _owner(schedule: Schedule, tz: ZoneInfo, at: datetime) -> _Owner | None:
+    """Who is on call at `at`, or None."""
+    override = _override_at(schedule.overrides, at)
+    if override is not None:
+        return _Owner(override.user, "override", len(schedule.layers))
+    for level in range(len(schedule.layers) - 1, -1, -1):
+        layer = schedule.layers[level]
+        user = layer_user_at(layer, tz, at)
+        if user is not None:
+            return _Owner(user, f"layer:{layer.name}", level)
+    return None
+
+
+def _same_segment(a: _Owner | None, b: _Owner | None) -> bool:
+    """Whether two owners make one final segment: same user, same source."""
+    return a is b or (a is not None and b is not None and a[:2] == b[:2])
+
+
+# --- candidate change points: every instant at which the owner may change
+
+
+def _override_edges(overrides: tuple[Override, ...], t: datetime, forward: bool) -> list[datetime]:
+    edges = [x for o in overrides for x in (o.start, o.end)]
+    if forward:
+        return sorted(x for x in edges if x > t)
+    return sorted((x for x in edges if x <= t), reverse=True)
+
+
+def _changes(schedule: Schedule, tz: ZoneInfo, t: datetime, level: int, forward: bool) -> Iterator[datetime]:
+    """Every instant where overrides or the layers from `level` up may change:
+    after `t` ascending (forward), or at/before `t` descending. Layers below the
+    current owner's cannot change who is on call while it stays, so they are
+    left out: an old busy layer under a steady one costs nothing."""
+    streams: list = [_override_edges(schedule.overrides, t, forward)]
+    for layer in schedule.layers[level:]:
+        streams.append(handoffs(layer, tz, t, forward))
+        streams.extend(window_edges(r, tz, t, forward) for r in layer.restrict)
+    return heapq.merge(*streams, reverse=not forward)
+
+
+def _level(owner: _Owner | None) -> int:
+    return 0 if owner is None else owner.level
+
+
+def _forward(
+    schedule: Schedule, tz: ZoneInfo, t: datetime, limit: datetime
+) -> Iterator[tuple[datetime, _Owner | None]]:
+    """(c, owner from c) for each instant t < c < limit at which the owner changes, in order."""
+    owner = _owner(schedule, tz, t)
+    while True:
+        for c in _changes(schedule, tz, t, _level(owner), forward=True):
+            if c >= limit:
+                return
+            now = _owner(schedule, tz, c)
+            if now != owner:
+                break
+        else:
+            return
+        yield c, now
+        owner, t = now, c
+
+
+def _backward(
+    schedule: Schedule, tz: ZoneInfo, t: datetime, limit: datetime
+) -> Iterator[tuple[datetime, _Owner | None]]:
+    """(c, owner just before c) for each instant limit <= c <= t at which the owner
+    changes, latest first."""
+    owner = _owner(schedule, tz, t)
+    while True:
+        for c in _changes(schedule, tz, t, _level(owner), forward=False):
+            if c < limit:
+                return
+            before = _owner(schedule, tz, c - _TICK)
+            if before != owner:
+                break
+        else:
+            return
+        yield c, before
+        owner, t = before, c - _TICK
+
+
+def _segments(schedule: Schedule, start: datetime, end: datetime) -> Iterator[tuple[_Owner | None, datetime, datetime]]:
+    """(owner or None, from, to) covering [start, end), one per final segment."""
+    if start >= end:
+        return
+    tz = zone(schedule.timezone)
+    owner, since = _owner(schedule, tz, start), start
+    for c, now in _forward(schedule, tz, start, end):
+        if not _same_segment(now, owner):
+            yield owner, since, c
+            since = c
+        owner = now
+    yield owner, since, end
+
+
+# --- public answers
+
+
+def on_call(schedule: Schedule, at: datetime) -> Shift | None:
+    """The final segment containing `at` (start <= at < end), or None when nobody
+    is on call. Looks at most HORIZON each way for the segment's ends."""
+    at = to_utc(at)
+    tz = zone(schedule.timezone)
+    owner = _owner(schedule, tz, at)
+    if owner is None:
+        return None
+    changes = _forward(schedule, tz, at, at + HORIZON)
+    end = next((c for c, now in changes if not _same_segment(now, owner)), None)
+    changes = _backward(schedule, tz, at, at - HORIZON)
+    start = next((c for c, before in changes if not _same_segment(before, owner)), at - HORIZON)
+    return Shift(owner.user, start, end, owner.source)
+
+
+def final_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
+    """The final segments overlapping [start, end), overrides applied, clipped to
+    the window, gaps (nobody on call) left out."""
+    return [
+        Shift(owner.user, since, until, owner.source)
+        for owner, since, until in _segments(schedule, to_utc(start), to_utc(end))
+        if owner is not None
+    ]
+
+
+def gaps(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The intervals of [start, end) in which nobody is on call."""
+    return [(since, until) for owner, since, until in _segments(schedule, to_utc(start), to_utc(end)) if owner is None]
