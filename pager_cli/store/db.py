@@ -95,41 +95,6 @@ def _short(error: Exception) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class Database:
-    """An open pager database. `write()` and `read()` give a Session in one
-    transaction; writes begin IMMEDIATE, so a read-then-write never deadlocks."""
-
-    def __init__(self, engine: Engine, location: str):
-        self.engine = engine
-        self.location = location
-
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        with self._session("write") as session:
-            yield session
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._session("read") as session:
-            yield session
-
-    @contextmanager
-    def _session(self, mode: str) -> Iterator[Session]:
-        with _translated(self.location), self.engine.connect() as conn:
-            conn.execution_options(pager_mode=mode)
-            with Session(bind=conn, expire_on_commit=False) as session:
-                yield session
-                session.commit()
-
-    def schema_version(self) -> int:
-        with self.engine.connect() as conn:
-            conn.execution_options(pager_mode="read")  # a reader never waits for the write lock
-            return conn.exec_driver_sql("PRAGMA user_version").scalar_one()
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
 def _make_engine(dialect: Dialect, url: str, busy: float) -> Engine:
     engine = sa.create_engine(url, json_deserializer=_json_from_database, **dialect.engine_options(busy))
 
@@ -193,7 +158,7 @@ def _newer(location: str, what: str) -> DatabaseError:
                          hint="upgrade pager; the database was left untouched")
 
 
-def _to_apply(location: str, done: list[str], upto: int) -> int:
+def _to_apply(location: str, done: list[str]) -> int:
     """How many migrations `done` (the names in `pager_migration`) counts, all
     of them known and in order; a name this pager does not know is a newer
     database's."""
@@ -220,12 +185,12 @@ def _migrate(db: Database, upto: int = LATEST) -> None:
             raise _newer(location, f"has schema version {mirror}")
         if mirror is not None and mirror >= upto:
             return
-        count = _to_apply(location, applied(conn), upto)
+        count = _to_apply(location, applied(conn))
         if count >= upto and mirror in (None, count):
             return
     with db._connection("write") as conn:
         dialect.lock_for_migration(conn)
-        count = _to_apply(location, applied(conn), upto)  # again, under the lock
+        count = _to_apply(location, applied(conn))  # again, under the lock
         if count < upto:
             migration_table.create(conn, checkfirst=True)
             for name, step in MIGRATIONS[count:upto]:
