@@ -140,3 +140,11 @@ def test_a_lock_held_past_the_busy_timeout_is_a_clear_error(tmp_path):
     err = proc.stderr.decode()
     assert "locked" in err and err.startswith("Error: ") and "Traceback" not in err
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_postgresql_url_is_refused_clearly_until_that_engine_comes(tmp_path):
+    proc = run_pager("--db", "postgresql://pager:s3cretpw@db.example/pager", "list", env={"HOME": str(tmp_path)})
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert err.startswith("Error: unsupported database URL 'postgresql://pager:***@db.example/pager'"), err
+    assert "s3cretpw" not in err and "Traceback" not in err

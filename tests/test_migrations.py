@@ -13,6 +13,7 @@ from pager_cli.store.tables import incident  # noqa: F401 - every table in SQLMo
 from pager_cli.store.db import open_database
 from pager_cli.errors import DatabaseError
 from pager_cli.store.migrations import LATEST, MIGRATIONS
+from conftest import run_pager
 from sqlmodel import SQLModel
 
 
@@ -51,20 +52,62 @@ def test_every_earlier_version_upgrades_to_the_same_schema(tmp_path, start):
     assert schema(old) == schema(fresh)
 
 
+def definitions(path) -> dict:
+    """The schema as SQLAlchemy's inspector reads it back: per table its columns
+    (name, type, nullable, primary key), and per index, unique constraint and
+    foreign key its full definition (an index's where-clause included)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        inspector = sa.inspect(engine)
+        out = {}
+        for table in inspector.get_table_names():
+            out[f"table {table}"] = sorted(
+                (c["name"], str(c["type"]), c["nullable"], bool(c["primary_key"])) for c in inspector.get_columns(table)
+            )
+            for index in inspector.get_indexes(table):
+                where = index.get("dialect_options", {}).get("sqlite_where")
+                out[f"index {index['name']}"] = {
+                    "table": table, "columns": index["column_names"], "unique": bool(index["unique"]),
+                    "where": " ".join(str(where).split()) if where is not None else None,
+                }
+            for unique in inspector.get_unique_constraints(table):
+                out[f"unique {table} {unique['name']}"] = unique["column_names"]
+            out[f"fks {table}"] = sorted(
+                (tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]),
+                 fk.get("options", {}).get("ondelete"))
+                for fk in inspector.get_foreign_keys(table)
+            )
+        return out
+    finally:
+        engine.dispose()
+
+
 def test_migrations_build_the_schema_the_models_describe(tmp_path):
     migrated, modelled = tmp_path / "m.db", tmp_path / "models.db"
     open_database(str(migrated)).close()
     engine = sa.create_engine(f"sqlite:///{modelled}")
     SQLModel.metadata.create_all(engine)
     engine.dispose()
-    got, want = schema(migrated), schema(modelled)
+    got, want = definitions(migrated), definitions(modelled)
     got.pop("table pager_migration")
-    got.pop("fk pager_migration")
-    # The models' DDL may order or word an index differently; compare columns and uniqueness.
-    assert {k: v for k, v in got.items() if not k.startswith("index")} == {
-        k: v for k, v in want.items() if not k.startswith("index")
+    got.pop("fks pager_migration")
+    assert sorted(got) == sorted(want)
+    for key in want:  # one by one, so that a difference names its index, constraint or table
+        assert (key, got[key]) == (key, want[key])
+    partial = {k: v["where"] for k, v in want.items() if k.startswith("index") and v["where"]}
+    assert partial == {  # the where-clauses are compared, not lost on the way
+        "index uq_incident_open_key": "status IN ('triggered', 'acknowledged')",
+        "index ix_incident_due": "next_escalation_at IS NOT NULL",
+        "index ix_delivery_due": "state IN ('pending', 'sending')",
+        "index ix_delivery_waiting": "state = 'bundled' AND bundle_id IS NULL",
     }
-    assert sorted(k for k in got if k.startswith("index")) == sorted(k for k in want if k.startswith("index"))
+
+
+def test_every_partial_index_is_declared_for_both_engines():
+    for table in SQLModel.metadata.tables.values():
+        for index in table.indexes:
+            where = {engine: index.dialect_options[engine]["where"] for engine in ("sqlite", "postgresql")}
+            assert (index.name, str(where["sqlite"])) == (index.name, str(where["postgresql"]))
 
 
 def test_a_newer_database_is_refused_and_left_untouched(tmp_path):
@@ -102,3 +145,46 @@ def test_stored_durations_are_backfilled_from_version_2(tmp_path):
         assert s.get(models.Incident, 1).created_at == created
     db.close()
     assert rows == {1: (240_500, 600_000), 2: (None, None)}
+
+
+def _set_user_version(path, version: int) -> None:
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {version}")
+    con.commit()
+    con.close()
+
+
+def test_the_recorded_migrations_decide_what_runs_not_the_user_version(tmp_path):
+    """`pager_migration` is the source of truth; user_version only mirrors it.
+    A mirror reset to 0 (by a copy, a tool, a damaged header) neither reruns
+    the recorded migrations nor stops the rest: it is written back."""
+    fresh, old = tmp_path / "fresh.db", tmp_path / "old.db"
+    open_database(str(fresh)).close()
+    open_database(str(old), migrate_to=3).close()
+    _set_user_version(old, 0)
+    db = open_database(str(old))
+    assert db.schema_version() == LATEST
+    db.close()
+    con = sqlite3.connect(old)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert [r[0] for r in con.execute("SELECT name FROM pager_migration ORDER BY rowid")] == [n for n, _ in MIGRATIONS]
+    con.close()
+    assert schema(old) == schema(fresh)
+
+
+def test_a_recorded_migration_this_pager_does_not_know_is_a_newer_database(tmp_path):
+    path = tmp_path / "newer.db"
+    open_database(str(path)).close()
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO pager_migration (name, applied_at) VALUES ('999_from_a_later_pager', '2030-01-01')")
+    con.execute("PRAGMA user_version = 0")  # no mirror to warn us: only the table says so
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match="999_from_a_later_pager.*newer than this pager"):
+        open_database(str(path))
+    assert path.read_bytes() == before
+    proc = run_pager("--db", path, "list")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().startswith("Error: ") and "newer than this pager" in proc.stderr.decode()
+    assert path.read_bytes() == before

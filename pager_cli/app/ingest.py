@@ -58,6 +58,7 @@ from sqlalchemy.engine import Row
 
 from ..config import catalog
 from ..incidents import lifecycle as incidents
+from ..store import bulk
 from ..store import tables as m
 from ..alerts.record import Alert
 from ..errors import Conflict, UsageError
@@ -78,8 +79,8 @@ _OPEN_KEYS = select(_INCIDENT.c.id, _INCIDENT.c.dedup_key, _INCIDENT.c.status).w
     _INCIDENT.c.dedup_key.in_(bindparam("b_keys", expanding=True)),
     m.is_open(),
 )
-# The alerts of a batch. Rows go to the driver as stored (see _executemany):
-# `at` as _stored_instant gives it; the rest are strings and integers.
+# The alerts of a batch, each an executemany (`bulk.executemany`): `at` as
+# `bulk.stored` gives it; the rest are strings and integers.
 _ADD_ALERTS = (
     update(_INCIDENT)
     .where(_INCIDENT.c.id == bindparam("b_id"))
@@ -230,7 +231,7 @@ class _Apply:
         self.fallback = fallback
         self.by = by
         self.batch = batch
-        self.stamp = _stored_instant(session, now)
+        self.stamp = bulk.stored(session.get_bind(), _INCIDENT.c.last_alert_at, now)  # once for every row
         self.counts: dict = {}  # incident id (or _New) → alerts added
         self.entries: list[tuple] = []  # (incident id or _New, title) of each `alert` timeline entry
         self.new: list[_New] = []  # gathered, not opened yet
@@ -306,7 +307,8 @@ class _Apply:
         for name, keys in wanted.items():
             keys = list(keys)
             for start in range(0, len(keys), _KEYS_PER_SELECT):
-                for incident_id, key, status in _open_keys(connection, name, keys[start:start + _KEYS_PER_SELECT]):
+                for incident_id, key, status in bulk.rows_in(connection, _OPEN_KEYS, {"b_service": name}, "b_keys",
+                                                             keys[start:start + _KEYS_PER_SELECT]):
                     found[(name, key)] = [incident_id, status]
         return found
 
@@ -355,12 +357,12 @@ class _Apply:
         stamp = self.stamp
         if self.counts:
             rows = [(n, stamp, ref.id if ref.__class__ is _New else ref) for ref, n in self.counts.items()]
-            _executemany(self.session, _ADD_ALERTS, _ADD_ALERTS_COLUMNS, rows)
+            bulk.executemany(self.session.connection(), _ADD_ALERTS, _ADD_ALERTS_COLUMNS, rows)
             self.counts.clear()
         if self.entries:
             rows = [(ref.id if ref.__class__ is _New else ref, stamp, "alert", None, title)
                     for ref, title in self.entries]
-            _executemany(self.session, _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
+            bulk.executemany(self.session.connection(), _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
             self.entries.clear()
 
 
@@ -388,66 +390,3 @@ def _route(alert: Alert, services: dict[str, Row], by_routing_key: dict[str, Row
     else:
         result.error = f"{what} (and no default_service in the config)"
     return None
-
-
-# --------------------------------------------------------------------------
-# Running statements cheaply.
-
-_COMPILED: dict = {}
-
-
-def _compiled(connection, statement, columns: tuple[str, ...] | None = None):  # noqa: ANN001, ANN202
-    """`statement` compiled once per dialect."""
-    dialect = connection.dialect
-    compiled = _COMPILED.get((id(statement), dialect.name))
-    if compiled is None:
-        keys = list(columns) if columns else None
-        compiled = _COMPILED[(id(statement), dialect.name)] = statement.compile(dialect=dialect, column_keys=keys)
-    return compiled
-
-
-_EXPANDED: dict = {}
-_KEYS_ROUNDED = 64
-
-
-def _open_keys(connection, service: str, keys: list[str]) -> list:  # noqa: ANN001
-    """(id, dedup key, status) of the open incidents of `service` with one of
-    `keys`, through _OPEN_KEYS. Its IN list is expanded for the number of keys,
-    rounded up (by repeating a key) so that a few SQL texts serve every batch:
-    each is made once, not on every call."""
-    keys = keys + keys[-1:] * (-len(keys) % _KEYS_ROUNDED)
-    compiled = _compiled(connection, _OPEN_KEYS)
-    sql = _EXPANDED.get((id(compiled), len(keys)))
-    if sql is not None:
-        return connection.exec_driver_sql(sql, (service, *keys)).all()
-    expanded = compiled.construct_expanded_state({"b_service": service, "b_keys": keys})
-    if expanded.positiontup is None:  # a dialect with named parameters
-        return connection.exec_driver_sql(expanded.statement, expanded.parameters).all()
-    if expanded.positional_parameters == (service, *keys):  # the order the cached text expects
-        _EXPANDED[(id(compiled), len(keys))] = expanded.statement
-    return connection.exec_driver_sql(expanded.statement, expanded.positional_parameters).all()
-
-
-def _executemany(session, statement, columns: tuple[str, ...], rows: list[tuple]) -> None:  # noqa: ANN001
-    """One executemany of a Core statement, each row's values in the order of
-    `columns` and already in their stored form. The statement is compiled once
-    per dialect and the rows go to the driver as they are: SQLAlchemy's
-    processing of each row would cost more than the database's work."""
-    connection = session.connection()
-    compiled = _compiled(connection, statement, columns)
-    if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup]
-        if order != list(range(len(columns))):
-            rows = [tuple(row[i] for i in order) for row in rows]
-    else:
-        rows = [dict(zip(columns, row)) for row in rows]
-    connection.exec_driver_sql(compiled.string, rows)
-
-
-def _stored_instant(session, now: datetime):  # noqa: ANN001, ANN202
-    """`now` as the database stores it (the datetime column type's own
-    conversion), done once for every row of a batch."""
-    dialect = session.get_bind().dialect
-    return _INCIDENT.c.last_alert_at.type.dialect_impl(dialect).bind_processor(dialect)(now)
-
-

@@ -30,7 +30,7 @@ for exact percentiles (faster than ORDER BY … OFFSET per percentile, or
 fetching values row by row). No GROUP BY sorts the window. Pages are one
 COUNT per user over a range of the (user, incident_id) page index, the
 window's ids; the days one COUNT each over the metrics index.
-The little SQL that differs between engines lives in `_SQLite`.
+The little SQL that differs between engines (`joined`) is the store's `Dialect`.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
+from ..store import dialect
 from ..store import tables as m
 from ..errors import NotFound, StoredValueError, UsageError
 from ..severity import SEVERITIES
@@ -154,31 +155,13 @@ def days(since: datetime, until: datetime, tz: tzinfo) -> list[tuple[date, datet
     return out
 
 
-class _SQLite:
-    """The SQL that differs between engines, for SQLite, which keeps instants
-    as text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC). A PostgreSQL engine gets its
-    own class: joined = string_agg(value::text, ',')."""
-
-    @staticmethod
-    def joined(values: ColumnElement) -> ColumnElement:
-        """The non-NULL values of a column, as one text joined by commas."""
-        return sa.func.group_concat(values, sa.literal_column(f"'{_SEPARATOR}'"))
-
-
-def _dialect(conn: Connection) -> type[_SQLite]:
-    name = conn.dialect.name
-    if name != "sqlite":
-        raise UsageError(f"metrics are not written for {name} yet")
-    return _SQLite
-
-
 def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC,
             service: str | None = None) -> Report:
     """The metrics of the incidents created in [since, until) (of `service`,
     if given); days in zone `tz`. Reads in the session's one transaction."""
     since, until = window(since, until)
     conn = session.connection()
-    sql = _dialect(conn)
+    sql = dialect.of(conn)
     if service is not None:
         _require_service(conn, service)
     report = Report(since=since, until=until, service=service)
@@ -191,7 +174,7 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
     zero = sa.literal_column("0")
     per_group = sa.select(
         sa.func.count(), sa.func.count(sa.func.nullif(c.escalation_step, zero)), sa.func.count(c.ack_ms),
-        sa.func.min(c.id), sa.func.max(c.id), sql.joined(c.ack_ms), sql.joined(c.resolve_ms),
+        sa.func.min(c.id), sa.func.max(c.id), sql.joined(c.ack_ms, _SEPARATOR), sql.joined(c.resolve_ms, _SEPARATOR),
     ).where(*_is_group(), c.created_at >= since, c.created_at < until)
     by_status: dict[str, int] = {}
     by_severity: dict[str, int] = {}

@@ -1,5 +1,7 @@
 """Schema versions: an ordered list of named migrations, each run once, in a
-write transaction, and recorded in `pager_migration`.
+write transaction, and recorded in `pager_migration`, which is the source of
+truth for what a database has (`db` reads it on open; SQLite's user_version
+only mirrors its count, as a cheap first check).
 
 Migrations are frozen history. They build tables with SQLAlchemy Core here, not
 from the live models, so that a database at any earlier version upgrades to
@@ -14,6 +16,21 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+# The names of the migrations applied to this database, one row each.
+migration_table = sa.Table(
+    "pager_migration", sa.MetaData(),
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("applied_at", sa.String, nullable=False),  # ISO 8601, UTC
+)
+
+
+def applied(conn: Connection) -> list[str]:
+    """The names recorded in `pager_migration` (none before the first migration)."""
+    if not sa.inspect(conn).has_table(migration_table.name):
+        return []
+    return list(conn.execute(sa.select(migration_table.c.name)).scalars())
+
 
 _OPEN = sa.text("status IN ('triggered', 'acknowledged')")
 _DUE = sa.text("next_escalation_at IS NOT NULL")

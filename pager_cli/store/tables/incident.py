@@ -65,9 +65,10 @@ def _read_stored(raw):  # noqa: ANN001, ANN202
 class Incident(Table, table=True):
     __table_args__ = (
         # Dedup guarded by the schema: one open incident per (service, key).
-        Index("uq_incident_open_key", "dedup_key", "service", unique=True, sqlite_where=_OPEN_SQL),
+        Index("uq_incident_open_key", "dedup_key", "service", unique=True, sqlite_where=_OPEN_SQL,
+              postgresql_where=_OPEN_SQL),
         # escalate-check reads only what is due.
-        Index("ix_incident_due", "next_escalation_at", sqlite_where=_DUE_SQL),
+        Index("ix_incident_due", "next_escalation_at", sqlite_where=_DUE_SQL, postgresql_where=_DUE_SQL),
         Index("ix_incident_status", "status", "id"),
         # metrics read a window of incidents from this index alone, one
         # (service, status, severity) range of created_at at a time

@@ -1,0 +1,85 @@
+"""Set-wise statements on a hot path (batch ingest), run cheaply.
+
+Engine-neutral to call: `stored` gives a value in the form the rows of
+`executemany` carry, `executemany` runs one statement for many rows, and
+`rows_in` one SELECT whose IN list is bound to a list. Where the dialect allows
+it (`Dialect.raw_bulk`: SQLite), each statement is compiled once and handed to
+the driver as text with rows already in their stored form: SQLAlchemy's
+processing of each row would cost more than the database's work. Elsewhere they
+are plain SQLAlchemy Core executions of the same statements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Executable
+
+from .dialect import of
+
+_COMPILED: dict = {}
+_EXPANDED: dict = {}
+_ROUNDED = 64  # IN lists are padded to a multiple of this, so that a few SQL texts serve every batch
+
+
+def stored(connection: Connection, column: Column, value: Any) -> Any:
+    """`value` as rows given to `executemany` carry it for `column`: converted
+    once (as the column's type stores it) where the driver is handed rows as
+    they are, else the value itself. For a value shared by many rows (a batch's
+    instant), converted once rather than once a row."""
+    if not of(connection).raw_bulk:
+        return value
+    dialect = connection.dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None else value
+
+
+def executemany(connection: Connection, statement: Executable, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """`statement` once for each row, in one executemany; each row's values in
+    the order of `columns`, strings, numbers, None or what `stored` gave."""
+    if not of(connection).raw_bulk:
+        connection.execute(statement, [dict(zip(columns, row)) for row in rows])
+        return
+    compiled = _compiled(connection, statement, columns)
+    if compiled.positional:
+        order = [columns.index(name) for name in compiled.positiontup]
+        if order != list(range(len(columns))):
+            rows = [tuple(row[i] for i in order) for row in rows]
+    else:
+        rows = [dict(zip(columns, row)) for row in rows]
+    connection.exec_driver_sql(compiled.string, rows)
+
+
+def rows_in(connection: Connection, statement: Executable, fixed: dict[str, Any], listed: str,
+            values: list) -> list:
+    """The rows of SELECT `statement`, its parameters `fixed` bound and its
+    expanding parameter `listed` bound to `values` (not empty). Where the driver
+    is handed SQL text, the IN list is padded (by repeating a value) to a
+    multiple of _ROUNDED, and each padded length's text is made once."""
+    if not of(connection).raw_bulk:
+        return connection.execute(statement, {**fixed, listed: values}).all()
+    values = values + values[-1:] * (-len(values) % _ROUNDED)
+    compiled = _compiled(connection, statement)
+    key = (id(compiled), tuple(fixed), listed, len(values))
+    params = (*fixed.values(), *values)
+    sql = _EXPANDED.get(key)
+    if sql is not None:
+        return connection.exec_driver_sql(sql, params).all()
+    expanded = compiled.construct_expanded_state({**fixed, listed: values})
+    if expanded.positiontup is None:  # a driver with named parameters
+        return connection.exec_driver_sql(expanded.statement, expanded.parameters).all()
+    if expanded.positional_parameters == params:  # the order the cached text expects
+        _EXPANDED[key] = expanded.statement
+    return connection.exec_driver_sql(expanded.statement, expanded.positional_parameters).all()
+
+
+def _compiled(connection: Connection, statement: Executable, columns: tuple[str, ...] | None = None):  # noqa: ANN202
+    """`statement` compiled once per dialect."""
+    dialect = connection.dialect
+    compiled = _COMPILED.get((id(statement), dialect.name))
+    if compiled is None:
+        keys = list(columns) if columns else None
+        compiled = _COMPILED[(id(statement), dialect.name)] = statement.compile(dialect=dialect, column_keys=keys)
+    return compiled
