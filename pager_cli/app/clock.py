@@ -4,8 +4,9 @@ The policy, in one place:
 
 - live (no `--now` / PAGER_NOW): every read is the real clock, in UTC, read
   afresh (a one-shot command reads it once, through `Ctx.now()`);
-- replay of a one-shot command (`--now T`): every read is T;
-- replay of a loop (`watch`, a stdin stream, later `serve`): the first read is
+- replay of a one-shot command (`--now T`, a stdin stream included: a replayed
+  stream is stamped at T whatever its length): every read is T;
+- replay of a loop (`watch`, later `serve`): the first read is
   T exactly and each later one T plus the real time elapsed since the first,
   on the monotonic clock, so the replay moves at real speed and escalations
   fall due as they would have.

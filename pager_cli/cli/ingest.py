@@ -48,7 +48,7 @@ def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, b
     from ..times import parse_duration
 
     latency = parse_duration(batch_latency).total_seconds()
-    clock = c.clock().moving()  # a stream is a loop: a replay moves on at real speed
+    clock = c.clock()  # live: read afresh for each batch; a replay stamps every batch at --now, as `trigger` does
     report = _Report(c.json)
     ingest = for_stream(c.db(), clock, report, service, by=who(None), batch_size=batch_size, latency=latency)
     gc.freeze()  # a long stream allocates much: keep the collector off what the imports made
