@@ -104,10 +104,36 @@ def test_migrations_build_the_schema_the_models_describe(tmp_path):
 
 
 def test_every_partial_index_is_declared_for_both_engines():
-    for table in SQLModel.metadata.tables.values():
-        for index in table.indexes:
-            where = {engine: index.dialect_options[engine]["where"] for engine in ("sqlite", "postgresql")}
-            assert (index.name, str(where["sqlite"])) == (index.name, str(where["postgresql"]))
+    """Each partial index keeps its clause once (`info["where"]`), set for
+    SQLite where it is declared and for PostgreSQL when `declare` runs (as
+    opening a PostgreSQL database will), and PostgreSQL's DDL carries it."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+
+    from pager_cli.store.partial import declare
+
+    tables = SQLModel.metadata.tables.values()
+    declare(tables, "postgresql")
+    partial = [index for table in tables for index in table.indexes if index.dialect_options["sqlite"]["where"] is not None]
+    assert {index.name for index in partial} == {"uq_incident_open_key", "ix_incident_due", "ix_delivery_due",
+                                                 "ix_delivery_waiting"}
+    for index in partial:
+        where = {engine: index.dialect_options[engine]["where"] for engine in ("sqlite", "postgresql")}
+        assert (index.name, str(where["sqlite"])) == (index.name, str(where["postgresql"]))
+        ddl = str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+        assert ddl.endswith(f"WHERE {where['sqlite']}"), ddl
+
+
+def test_a_command_loads_no_postgresql_dialect(tmp_path):
+    """Declaring the partial indexes for PostgreSQL at import would load
+    SQLAlchemy's PostgreSQL dialect into every SQLite command."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pager_cli.store import tables as m; m.Incident; from pager_cli.store.db import open_database;"
+            f"open_database({str(tmp_path / 'p.db')!r}).close();"
+            "print('sqlalchemy.dialects.postgresql' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
 def test_a_newer_database_is_refused_and_left_untouched(tmp_path):

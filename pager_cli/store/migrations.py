@@ -17,6 +17,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .partial import partial_index
+
 # The names of the migrations applied to this database, one row each.
 migration_table = sa.Table(
     "pager_migration", sa.MetaData(),
@@ -94,7 +96,8 @@ def _initial(conn: Connection) -> None:
         sa.Column("details", j, nullable=False),
         sa.Index("ix_incident_created_at", "created_at"),
         sa.Index("ix_incident_status", "status", "id"),
-        sa.Index("uq_incident_open_key", "dedup_key", "service", unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN),
+        partial_index("uq_incident_open_key", "dedup_key", "service", unique=True, where=_OPEN,
+                      engine=conn.dialect.name),
     )
     sa.Table(
         "timeline", md,
@@ -119,7 +122,8 @@ def _pages(conn: Connection) -> None:
         sa.UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),
     )
     page.create(conn)
-    sa.Index("ix_incident_due", md.tables["incident"].c.next_escalation_at, sqlite_where=_DUE, postgresql_where=_DUE).create(conn)
+    partial_index("ix_incident_due", md.tables["incident"].c.next_escalation_at, where=_DUE,
+                  engine=conn.dialect.name).create(conn)
 
 
 def _durations(conn: Connection) -> None:
@@ -212,8 +216,8 @@ def _outbox(conn: Connection) -> None:
             _dt("claimed_at", True), _dt("claimed_until", True), _dt("sent_at", True),
             sa.Column("error", s), sa.Column("bundle_id", i), _dt("created_at"),
             sa.UniqueConstraint("incident_id", "step", "user", "contact", "event", "rule", name="uq_delivery_once"),
-            sa.Index("ix_delivery_due", "state", "due_at", sqlite_where=due, postgresql_where=due),
-            sa.Index("ix_delivery_waiting", "user", "contact", sqlite_where=waiting, postgresql_where=waiting),
+            partial_index("ix_delivery_due", "state", "due_at", where=due, engine=conn.dialect.name),
+            partial_index("ix_delivery_waiting", "user", "contact", where=waiting, engine=conn.dialect.name),
             sa.Index("ix_delivery_contact_claims", "user", "contact", "claimed_at"),
         ),
         sa.Table("pager_instance", md, sa.Column("key", s, primary_key=True), sa.Column("value", s, nullable=False)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint, text
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from ..partial import partial_index
 from .config import metadata
 
 STATES = ("pending", "sending", "sent", "failed", "unknown", "canceled", "bundled")
@@ -48,8 +49,8 @@ deliveries = Table(
     Column("bundle_id", Integer),  # a bundled row: the digest delivery that carried it
     _required("created_at", UTCDateTime),
     UniqueConstraint("incident_id", "step", "user", "contact", "event", "rule", name="uq_delivery_once"),
-    Index("ix_delivery_due", "state", "due_at", sqlite_where=DUE_SQL, postgresql_where=DUE_SQL),
-    Index("ix_delivery_waiting", "user", "contact", sqlite_where=WAITING_SQL, postgresql_where=WAITING_SQL),
+    partial_index("ix_delivery_due", "state", "due_at", where=DUE_SQL),
+    partial_index("ix_delivery_waiting", "user", "contact", where=WAITING_SQL),
     # a contact's rate: its sends in the window
     Index("ix_delivery_contact_claims", "user", "contact", "claimed_at"),
 )

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Index, Integer, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from ..partial import partial_index
 from .config import owned_by
 
 OPEN_STATUSES = ("triggered", "acknowledged")
@@ -65,10 +66,9 @@ def _read_stored(raw):  # noqa: ANN001, ANN202
 class Incident(Table, table=True):
     __table_args__ = (
         # Dedup guarded by the schema: one open incident per (service, key).
-        Index("uq_incident_open_key", "dedup_key", "service", unique=True, sqlite_where=_OPEN_SQL,
-              postgresql_where=_OPEN_SQL),
+        partial_index("uq_incident_open_key", "dedup_key", "service", unique=True, where=_OPEN_SQL),
         # escalate-check reads only what is due.
-        Index("ix_incident_due", "next_escalation_at", sqlite_where=_DUE_SQL, postgresql_where=_DUE_SQL),
+        partial_index("ix_incident_due", "next_escalation_at", where=_DUE_SQL),
         Index("ix_incident_status", "status", "id"),
         # metrics read a window of incidents from this index alone, one
         # (service, status, severity) range of created_at at a time
