@@ -4,6 +4,8 @@ stderr that their output was cut. Real processes, real pipes."""
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 
@@ -12,6 +14,8 @@ from sqlmodel import func, select
 from catch_up import setup
 from conftest import pager_argv, pager_env, start_pager
 from pager_cli.store import tables as m
+
+pytestmark = pytest.mark.slow
 
 INCIDENTS = 300
 STEPS = 10  # each incident has ten steps due: far more output than a pipe holds

@@ -17,6 +17,8 @@ from conftest import start_pager
 
 from scenario import write_scenario
 
+pytestmark = pytest.mark.slow
+
 RECORDS = 200_000
 KEYS = 1_000
 BATCH = 200

@@ -16,6 +16,8 @@ import pytest
 from conftest import pager_argv
 from reliability_kit import T0, TIMEOUT, Proc, assert_no_traceback, pager_env, query
 
+pytestmark = pytest.mark.slow
+
 
 def run_with_umask(args: list, umask: int, db: Path | None = None, **env: str) -> Proc:
     """`pager ARGS` in a process whose umask is `umask`."""
