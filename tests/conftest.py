@@ -73,20 +73,41 @@ def cli() -> Cli:
     return Cli()
 
 
-def run_pager(*args: str, input: bytes | str | None = None, env: dict | None = None, timeout: float = 120,
-              check: bool = False) -> subprocess.CompletedProcess:
+def pager_argv(*args) -> list:  # noqa: ANN002
+    """The argv of `pager ARGS` as a real process (python -m pager_cli); an
+    argument given as bytes stays those bytes, anything else becomes str."""
+    return [sys.executable, "-m", "pager_cli", *(a if isinstance(a, bytes) else str(a) for a in args)]
+
+
+def pager_env(env: dict | None = None, db: Path | str | None = None) -> dict:
+    """The environment of a pager child: this one (the test's PAGER_DB, user,
+    colour), with `db` as PAGER_DB if given and `env` on top; a variable
+    given as None in `env` is removed."""
+    full_env = dict(os.environ)
+    if db is not None:
+        full_env["PAGER_DB"] = str(db)
+    full_env.update(env or {})
+    return {k: v for k, v in full_env.items() if v is not None}
+
+
+def run_pager(*args, input: bytes | str | None = None, env: dict | None = None, timeout: float = 120,  # noqa: ANN002
+              check: bool = False, cwd: Path | str | None = None) -> subprocess.CompletedProcess:
     """`pager ARGS` as a real process (python -m pager_cli), bytes in and out.
     An argument or an `env` value given as bytes is passed as those bytes."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
     if isinstance(input, str):
         input = input.encode()
-    argv = [a if isinstance(a, bytes) else str(a) for a in args]
-    proc = subprocess.run([sys.executable, "-m", "pager_cli", *argv], input=input, capture_output=True,
-                          env=full_env, timeout=timeout)
+    argv = pager_argv(*args)
+    proc = subprocess.run(argv, input=input, capture_output=True, env=pager_env(env), timeout=timeout, cwd=cwd)
     if check and proc.returncode != 0:
-        raise AssertionError(f"pager {' '.join(os.fsdecode(a) for a in argv)} exited {proc.returncode}: {proc.stderr.decode()}")
+        raise AssertionError(f"pager {' '.join(os.fsdecode(a) for a in argv[3:])} exited {proc.returncode}: "
+                             f"{proc.stderr.decode()}")
     return proc
+
+
+def start_pager(*args, env: dict | None = None, stdin: int | None = subprocess.PIPE,  # noqa: ANN002
+                stdout: int | None = subprocess.PIPE, stderr: int | None = subprocess.PIPE) -> subprocess.Popen:
+    """`pager ARGS` started (for signals, streaming stdin, concurrent runs); the caller waits and reaps."""
+    return subprocess.Popen(pager_argv(*args), stdin=stdin, stdout=stdout, stderr=stderr, env=pager_env(env))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import sys
 import pytest
 import typer
 
-from conftest import ROOT
+from conftest import ROOT, run_pager
 from pager_cli.cli import app
 
 
@@ -67,8 +67,8 @@ def test_help_does_not_import_the_database_stack():
 
 
 def test_python_dash_m_works():
-    proc = subprocess.run([sys.executable, "-m", "pager_cli", "--help"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "escalate-check" in proc.stdout
+    proc = run_pager("--help")
+    assert proc.returncode == 0 and b"escalate-check" in proc.stdout
 
 
 def _run_counting(argv: list[str], tmp_path) -> str:

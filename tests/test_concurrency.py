@@ -3,6 +3,8 @@ exactly one incident and count every alert; no "database is locked"."""
 
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 
@@ -10,6 +12,8 @@ from sqlmodel import select
 
 from pager_cli.store import tables as m
 from scenario import write_scenario
+
+pytestmark = pytest.mark.slow
 
 
 def test_eight_processes_trigger_one_key(cli, db, tmp_path):

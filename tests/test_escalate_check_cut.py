@@ -4,14 +4,18 @@ stderr that their output was cut. Real processes, real pipes."""
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
-import sys
 
 from sqlmodel import func, select
 
 from catch_up import setup
+from conftest import pager_argv, pager_env, start_pager
 from pager_cli.store import tables as m
+
+pytestmark = pytest.mark.slow
 
 INCIDENTS = 300
 STEPS = 10  # each incident has ten steps due: far more output than a pipe holds
@@ -19,8 +23,7 @@ STEPS = 10  # each incident has ten steps due: far more output than a pipe holds
 
 def run_and_hang_up(*args: str) -> tuple[int, bytes, bytes]:
     """Start `pager ARGS`, read its first line, close the pipe; (exit code, that line, stderr)."""
-    proc = subprocess.Popen([sys.executable, "-m", "pager_cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = start_pager(*args, stdin=subprocess.DEVNULL)
     try:
         first = proc.stdout.readline()
         proc.stdout.close()
@@ -72,7 +75,7 @@ def test_escalate_check_with_stdout_closed_from_the_start(tmp_path, db):
     read, write = os.pipe()
     os.close(read)
     with open(write, "wb") as out:  # a stdout whose reader is already gone
-        proc = subprocess.run([sys.executable, "-m", "pager_cli", "--now", "2026-11-23T10:10:00Z", "escalate-check"],
-                              stdout=out, stderr=subprocess.PIPE, timeout=300)
+        proc = subprocess.run(pager_argv("--now", "2026-11-23T10:10:00Z", "escalate-check"),
+                              stdout=out, stderr=subprocess.PIPE, env=pager_env(), timeout=300)
     assert proc.returncode == 1 and b"output was cut" in proc.stderr, proc.stderr
     assert_every_step_done(db)

@@ -5,6 +5,8 @@ what an uninterrupted run gives: every step at its own instant, exactly once."""
 
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -12,6 +14,8 @@ from datetime import datetime, timedelta
 from catch_up import add, page_rows, setup, steps
 from conftest import run_pager
 from pager_cli.store import tables as m
+
+pytestmark = pytest.mark.slow
 
 REPEAT = 300  # steps per incident before `exhausted`
 T0 = datetime(2026, 11, 23, 10, 0)

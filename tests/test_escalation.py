@@ -5,12 +5,11 @@ concurrent escalate-check processes page each step exactly once."""
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
-from sqlmodel import select
 
-from conftest import run_pager
+from conftest import run_pager, start_pager
+from dbread import pages, timeline
 from pager_cli.store import tables as m
 from scenario import write_scenario
 
@@ -25,17 +24,6 @@ def check(cli, now):
     r = cli("--now", now, "escalate-check")
     assert r.code == 0, r
     return r.out.splitlines()
-
-
-def pages(db):
-    with db.read() as s:
-        return [(p.incident_id, p.user, p.level, p.step) for p in s.exec(select(m.Page).order_by(m.Page.id))]
-
-
-def timeline(db, incident_id):
-    with db.read() as s:
-        q = select(m.TimelineEntry).where(m.TimelineEntry.incident_id == incident_id).order_by(m.TimelineEntry.id)
-        return [(e.at.strftime("%H:%M"), e.kind, e.text) for e in s.exec(q)]
 
 
 def test_scenario_level_by_level_until_ack(setup, db):
@@ -67,7 +55,7 @@ def test_repeat_then_exhausted_with_catch_up_step_by_step(setup, db):
         "EXHAUSTED #1 payments: no acknowledgement after 2 passes over main; paging stopped",
     ]
     assert pages(db) == [(1, "alice", 0, 0), (1, "grace", 1, 1), (1, "alice", 0, 2), (1, "grace", 1, 3)]
-    steps = [t for t in timeline(db, 1) if t[1] in ("escalated", "exhausted")]
+    steps = [t for t in timeline(db, 1, "at", "kind", "text", fmt="%H:%M") if t[1] in ("escalated", "exhausted")]
     # each step is reached at its own due instant, not when the check ran
     assert [t[0] for t in steps] == ["10:05", "10:15", "10:20", "10:30"]
     assert check(setup, "2026-11-24T12:00:00Z") == []
@@ -97,8 +85,7 @@ def test_concurrent_checkers_page_each_step_exactly_once(setup, db, db_path):
     for i in range(20):
         setup("--now", "2026-11-23T10:00:00Z", "trigger", "--service", "payments", f"incident {i}")
     procs = [
-        subprocess.Popen([sys.executable, "-m", "pager_cli", "--now", "2026-11-23T11:00:00Z", "escalate-check"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        start_pager("--now", "2026-11-23T11:00:00Z", "escalate-check", stdin=subprocess.DEVNULL)
         for _ in range(4)
     ]
     outs = [p.communicate(timeout=120) for p in procs]

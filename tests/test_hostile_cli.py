@@ -14,6 +14,7 @@ import sqlite3
 import pytest
 
 from conftest import run_pager
+from dbread import counts, rows
 from scenario import write_scenario
 
 T0 = "2026-11-23T10:00:00Z"
@@ -26,19 +27,6 @@ def setup(cli, tmp_path):
     r = cli("schedules", "apply", write_scenario(tmp_path))
     assert r.code == 0, r
     return cli
-
-
-def rows(db_path, sql: str, params: tuple = ()) -> list[tuple]:
-    con = sqlite3.connect(str(db_path))
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
-
-
-def counts(db_path) -> tuple:
-    return rows(db_path, "SELECT (SELECT count(*) FROM incident), (SELECT count(*) FROM timeline), "
-                         "(SELECT count(*) FROM page)")[0]
 
 
 def strict_json(data: bytes):

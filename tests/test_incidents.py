@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from pager_cli.store import tables as m
 from pager_cli.incidents.lifecycle import TRANSITIONS, auto_key
+from dbread import incidents, kinds
 from scenario import write_scenario
 
 T0 = "2026-11-23T10:00:00Z"  # alice holds primary (day 22 since 11-01 09:00 → even → alice)
@@ -21,17 +22,6 @@ def setup(cli, tmp_path):
     r = cli("schedules", "apply", write_scenario(tmp_path))
     assert r.code == 0, r
     return cli
-
-
-def incident_rows(db):
-    with db.read() as s:
-        return list(s.exec(select(m.Incident).order_by(m.Incident.id)))
-
-
-def timeline_kinds(db, incident_id):
-    with db.read() as s:
-        rows = s.exec(select(m.TimelineEntry).where(m.TimelineEntry.incident_id == incident_id).order_by(m.TimelineEntry.id))
-        return [e.kind for e in rows]
 
 
 def trigger(cli, *args, now=T0):
@@ -48,12 +38,12 @@ def test_trigger_opens_an_incident_assigns_and_pages_level_0(setup, db):
     assert doc["created_at"] == "2026-11-23T10:00:00Z" and doc["acknowledged_at"] is None
     # pages go to stderr under --json, stdout stays JSON
     assert "PAGE alice #1 [critical] payments: DB connection failed" in r.err
-    [row] = incident_rows(db)
+    [row] = incidents(db)
     assert row.assignees == ["alice"] and row.alert_count == 1
     with db.read() as s:
         pages = list(s.exec(select(m.Page)))
     assert [(p.user, p.level, p.step) for p in pages] == [("alice", 0, 0)]
-    assert timeline_kinds(db, 1) == ["triggered", "notified"]
+    assert kinds(db, 1) == ["triggered", "notified"]
 
 
 def test_human_trigger_prints_the_page_and_the_id(setup):
@@ -65,7 +55,7 @@ def test_human_trigger_prints_the_page_and_the_id(setup):
 def test_dedup_while_triggered_and_acknowledged_then_new_after_resolve(setup, db):
     for _ in range(3):
         assert trigger(setup, "--service", "payments", "flaky").code == 0
-    [row] = incident_rows(db)
+    [row] = incidents(db)
     assert row.alert_count == 3
     with db.read() as s:
         assert len(list(s.exec(select(m.Page)))) == 1  # a dedup pages nobody
@@ -76,27 +66,27 @@ def test_dedup_while_triggered_and_acknowledged_then_new_after_resolve(setup, db
     assert setup("--now", T0, "resolve", "1").code == 0
     r = trigger(setup, "--service", "payments", "flaky", "--json")
     assert r.json()["id"] == 2 and r.json()["alert_count"] == 1
-    assert timeline_kinds(db, 1).count("alert") == 3
+    assert kinds(db, 1).count("alert") == 3
 
 
 def test_explicit_dedup_key_and_same_key_in_two_services(setup, db):
     trigger(setup, "--service", "payments", "a", "--dedup-key", "k1")
     trigger(setup, "--service", "payments", "b", "--dedup-key", "k1")
     trigger(setup, "--service", "strict", "c", "--dedup-key", "k1")
-    rows = incident_rows(db)
+    rows = incidents(db)
     assert [(r.service, r.alert_count) for r in rows] == [("payments", 2), ("strict", 1)]
     r = setup("--now", T0, "ack", "--key", "k1")
     assert r.code == 2 and "several services" in r.err
     r = setup("--now", T0, "ack", "--key", "k1", "--service", "strict")
     assert r.code == 0
-    assert [x.status for x in incident_rows(db)] == ["triggered", "acknowledged"]
+    assert [x.status for x in incidents(db)] == ["triggered", "acknowledged"]
     assert setup("--now", T0, "ack", "--key", "nope").code == 3
 
 
 def test_dedup_service_keeps_one_open_incident_per_service(setup, db):
     trigger(setup, "--service", "web", "500s on /")
     trigger(setup, "--service", "web", "latency high")
-    [row] = incident_rows(db)
+    [row] = incidents(db)
     assert row.dedup_key == "web" and row.alert_count == 2 and row.title == "500s on /"
 
 
@@ -112,7 +102,7 @@ def test_every_transition(setup, db, status, action, expected):
     if status == "resolved":
         assert setup("--now", T0, "resolve", "1").code == 0
     r = setup("--now", T0, action, "1")
-    [row] = incident_rows(db)
+    [row] = incidents(db)
     if expected == 4:
         assert r.code == 4 and r.err.startswith("Error: cannot") and row.status == status
     elif expected == "noop":
@@ -132,7 +122,7 @@ def test_require_ack_before_resolve(setup, db):
     trigger(setup, "--service", "strict", "x")
     r = setup("--now", T0, "resolve", "1")
     assert r.code == 4 and "requires an acknowledgement" in r.err
-    assert incident_rows(db)[0].status == "triggered"
+    assert incidents(db)[0].status == "triggered"
     assert setup("--now", T0, "ack", "1").code == 0
     assert setup("--now", T0, "resolve", "1").code == 0
 
@@ -143,7 +133,7 @@ def test_several_ids_each_reported_worst_exit_code(setup, db):
     r = setup("--now", T0, "ack", "1", "99", "2")
     assert r.code == 3
     assert "#1 acknowledged" in r.out and "#2 acknowledged" in r.out and "no incident #99" in r.err
-    assert [x.status for x in incident_rows(db)] == ["acknowledged", "acknowledged"]
+    assert [x.status for x in incidents(db)] == ["acknowledged", "acknowledged"]
     setup("--now", T0, "resolve", "1")
     r = setup("--now", T0, "ack", "1", "2")  # 1 resolved → 4; 2 already acked → noop
     assert r.code == 4
@@ -155,16 +145,16 @@ def test_escalate_moves_to_next_level_and_pages(setup, db):
     r = setup("--now", "2026-11-23T10:01:00Z", "escalate", "1", "--by", "alice")
     assert r.code == 0
     assert "PAGE grace #1 [error] payments: x" in r.out
-    [row] = incident_rows(db)
+    [row] = incidents(db)
     assert row.status == "triggered" and row.escalation_level == 1 and row.assignees == ["grace"]
     assert row.acknowledged_at is None and row.first_acknowledged_at is not None
-    assert timeline_kinds(db, 1)[-3:] == ["escalated", "notified"] or "escalated" in timeline_kinds(db, 1)
+    assert kinds(db, 1)[-3:] == ["escalated", "notified"] or "escalated" in kinds(db, 1)
 
 
 def test_service_without_policy_is_unassigned_with_a_warning(setup, db):
     r = trigger(setup, "--service", "catch-all", "mystery")
     assert r.code == 0 and "Warning:" in r.err and "no escalation policy" in r.err
-    [row] = incident_rows(db)
+    [row] = incidents(db)
     assert row.assignees == [] and row.next_escalation_at is None
     with db.read() as s:
         entries = list(s.exec(select(m.TimelineEntry)))
@@ -174,7 +164,7 @@ def test_service_without_policy_is_unassigned_with_a_warning(setup, db):
 def test_nobody_on_call_leaves_it_unassigned_and_says_why(setup, db):
     r = trigger(setup, "--service", "night-shift", "x")  # 10:00 is outside 20:00–08:00
     assert r.code == 0 and "PAGE" not in r.out
-    [row] = incident_rows(db)
+    [row] = incidents(db)
     assert row.assignees == [] and row.next_escalation_at is not None
     with db.read() as s:
         texts = [e.text for e in s.exec(select(m.TimelineEntry).where(m.TimelineEntry.kind == "reassigned"))]

@@ -17,7 +17,8 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from conftest import FIXTURES, run_pager
+from conftest import FIXTURES, run_pager, start_pager
+from dbread import incidents, pages, timeline
 from pager_cli.store import tables as m
 from pager_cli.incidents.lifecycle import auto_key
 from scenario import SCENARIO_YAML, write_scenario
@@ -66,23 +67,6 @@ def ndjson(records: list[dict]) -> bytes:
     return b"".join(json.dumps(r).encode() + b"\n" for r in records)
 
 
-def incidents(db) -> list[m.Incident]:
-    with db.read() as s:
-        return list(s.exec(select(m.Incident).order_by(m.Incident.id)))
-
-
-def timeline(db, incident_id: int) -> list[tuple[str, str]]:
-    with db.read() as s:
-        rows = s.exec(select(m.TimelineEntry).where(m.TimelineEntry.incident_id == incident_id)
-                      .order_by(m.TimelineEntry.id))
-        return [(e.kind, e.text) for e in rows]
-
-
-def pages(db) -> list[tuple[int, str, int]]:
-    with db.read() as s:
-        return [(p.incident_id, p.user, p.level) for p in s.exec(select(m.Page).order_by(m.Page.id))]
-
-
 def out(record: int, action: str, incident: int | None, key: str | None, error: str | None = None) -> dict:
     return {"record": record, "action": action, "incident": incident, "dedup_key": key, "error": error}
 
@@ -101,7 +85,7 @@ def test_alertmanager_firing_opens_two_incidents_then_resolved_closes_them(setup
         ("payments", AM_TITLES[1], "critical", AM_KEYS[1], ["alice"]),
     ]
     assert rows[0].details["labels"]["instance"] == "127.0.0.1:9090"
-    assert pages(db) == [(1, "alice", 0), (2, "alice", 0)]
+    assert pages(db, "incident_id", "user", "level") == [(1, "alice", 0), (2, "alice", 0)]
     assert f"PAGE alice #1 [critical] payments: {AM_TITLES[0]}" in err  # stderr: stdout is JSON
 
     # The same body again adds an alert to each.
@@ -136,7 +120,7 @@ def test_alertmanager_without_service_goes_to_the_default_service(setup, db):
     assert code == 0, err
     assert [r.service for r in incidents(db)] == ["catch-all", "catch-all"]
     assert "has no escalation policy: incident #1 is unassigned" in err
-    assert pages(db) == []
+    assert pages(db, "incident_id", "user", "level") == []
 
 
 def test_pagerduty_trigger_with_an_unknown_routing_key_goes_to_the_default_service(setup, db):
@@ -311,7 +295,7 @@ def test_dedup_counts_across_batch_boundaries(setup, db):
         entries = timeline(db, row.id)
         assert [kind for kind, _ in entries].count("alert") == row.alert_count - 1
         assert entries[:2] == [("triggered", row.title), ("notified", "paged alice (level 0)")]
-    assert len(pages(db)) == 3  # only the openings paged
+    assert len(pages(db, "incident_id", "user", "level")) == 3  # only the openings paged
 
 
 def test_records_apply_in_order_within_one_batch(setup, db):
@@ -405,7 +389,7 @@ def test_a_stream_opens_incidents_exactly_as_trigger_does(setup, db):
               "created_at", "last_alert_at", "details")
     assert {f: getattr(a, f) for f in fields} == {f: getattr(b, f) for f in fields}
     assert timeline(db, 1) == timeline(db, 2)
-    assert [(user, level) for _, user, level in pages(db)] == [("alice", 0), ("alice", 0)]
+    assert [(user, level) for _, user, level in pages(db, "incident_id", "user", "level")] == [("alice", 0), ("alice", 0)]
 
 
 # --------------------------------------------------------------------------
@@ -447,10 +431,7 @@ def test_progress_line_on_a_terminal(setup, monkeypatch):
 
 
 def test_a_quiet_pipe_is_committed_within_the_latency(setup, db):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pager_cli", "--now", T0, "trigger", "-", "--json", "--batch-latency", "1s"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    proc = start_pager("--now", T0, "trigger", "-", "--json", "--batch-latency", "1s")
     try:
         began = time.monotonic()
         proc.stdin.write(b'{"service": "payments", "title": "first", "dedup_key": "q"}\n')
@@ -477,11 +458,10 @@ def test_a_quiet_pipe_is_committed_within_the_latency(setup, db):
 def test_concurrent_streams_and_escalate_check(setup, db):
     keys = [f"k{i}" for i in range(20)]
     stream = ndjson([{"service": "payments", "title": f"t {k}", "dedup_key": k} for k in keys] * 10)
-    cmd = [sys.executable, "-m", "pager_cli", "--now", T0, "trigger", "-", "--batch-size", "25"]
-    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    procs = [start_pager("--now", T0, "trigger", "-", "--batch-size", "25", stdout=subprocess.DEVNULL)
              for _ in range(3)]
-    checker = subprocess.Popen([sys.executable, "-m", "pager_cli", "--now", "2026-11-23T10:30:00Z", "escalate-check"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    checker = start_pager("--now", "2026-11-23T10:30:00Z", "escalate-check", stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL)
     errors = [p.communicate(stream, timeout=120)[1] for p in procs] + [checker.communicate(timeout=120)[1]]
     assert [p.returncode for p in procs + [checker]] == [0, 0, 0, 0], errors
     assert not any(b"locked" in e for e in errors)

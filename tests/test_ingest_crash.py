@@ -5,17 +5,19 @@ reported done is in it, and a second run over the rest carries on."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections import Counter
 
 import pytest
 
+from conftest import start_pager
+
 from scenario import write_scenario
+
+pytestmark = pytest.mark.slow
 
 RECORDS = 200_000
 KEYS = 1_000
@@ -52,12 +54,9 @@ def totals(db_path) -> tuple[dict[int, int], dict[int, int]]:
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_killed_mid_stream_keeps_every_reported_record(cli, db_path, tmp_path):
     assert cli("schedules", "apply", write_scenario(tmp_path)).code == 0
-    env = dict(os.environ, PAGER_DB=str(db_path))
+    env = {"PAGER_DB": str(db_path)}
     with open(tmp_path / "stderr", "wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pager_cli", "trigger", "-", "--json", "--batch-size", str(BATCH)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
-        )
+        proc = start_pager("trigger", "-", "--json", "--batch-size", BATCH, stderr=err, env=env)
         writer = threading.Thread(target=feed, args=(proc.stdin, 1, RECORDS), daemon=True)
         writer.start()
         docs = []
@@ -95,8 +94,7 @@ def test_killed_mid_stream_keeps_every_reported_record(cli, db_path, tmp_path):
 
     # A second run over the rest carries on.
     done = len(docs)
-    proc = subprocess.Popen([sys.executable, "-m", "pager_cli", "trigger", "-"], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = start_pager("trigger", "-", stdout=subprocess.DEVNULL, env=env)
     writer = threading.Thread(target=feed, args=(proc.stdin, done + 1, RECORDS), daemon=True)
     writer.start()
     summary = proc.stderr.read().decode()

@@ -5,9 +5,8 @@ timeline and as an UNASSIGNED line), and a policy that comes back resumes it."""
 
 from __future__ import annotations
 
-from sqlmodel import select
 
-from pager_cli.store import tables as m
+from dbread import incidents, pages, timeline
 
 BASE = """\
 timezone: UTC
@@ -54,19 +53,15 @@ def check(cli, now):
 
 
 def incident(db, incident_id=1):
-    with db.read() as s:
-        return s.get(m.Incident, incident_id)
+    return incidents(db, id=incident_id)[0]
 
 
 def entries(db, incident_id=1):
-    with db.read() as s:
-        q = select(m.TimelineEntry).where(m.TimelineEntry.incident_id == incident_id).order_by(m.TimelineEntry.id)
-        return [(e.at.strftime("%H:%M"), e.kind, e.text) for e in s.exec(q)]
+    return timeline(db, incident_id, "at", "kind", "text", fmt="%H:%M")
 
 
-def pages(db):
-    with db.read() as s:
-        return [(p.user, p.level, p.step, p.at.strftime("%H:%M")) for p in s.exec(select(m.Page).order_by(m.Page.id))]
+def paged(db):
+    return pages(db, "user", "level", "step", "at", fmt="%H:%M")
 
 
 def test_a_renamed_policy_keeps_the_incident_escalating(cli, db, tmp_path):
@@ -123,7 +118,7 @@ def test_a_service_left_without_policy_unassigns_then_the_policy_comes_back(cli,
     row = incident(db)
     assert row.escalation_policy == "fast" and row.escalation_level == 1 and row.assignees == ["grace"]
     assert ("11:30", "reassigned", "follows escalation policy fast now, at level 0") in entries(db)
-    assert pages(db) == [("alice", 0, 0, "10:00"), ("grace", 1, 1, "11:30")]
+    assert paged(db) == [("alice", 0, 0, "10:00"), ("grace", 1, 1, "11:30")]
 
 
 def test_an_incident_opened_without_policy_starts_when_one_is_given(cli, db, tmp_path):
@@ -133,7 +128,7 @@ def test_an_incident_opened_without_policy_starts_when_one_is_given(cli, db, tmp
     apply(cli, config(tmp_path, "fast"), "2026-11-23T10:20:00Z")
     assert check(cli, "2026-11-23T10:21:00Z") == ["PAGE alice #1 [error] payments: DB down"]
     assert check(cli, "2026-11-23T10:25:00Z")[0] == "ESCALATED #1 payments: to level 1"
-    assert pages(db) == [("alice", 0, 0, "10:20"), ("grace", 1, 1, "10:25")]
+    assert paged(db) == [("alice", 0, 0, "10:20"), ("grace", 1, 1, "10:25")]
 
 
 def test_renaming_back_before_any_check_does_not_step_early(cli, db, tmp_path):
@@ -152,8 +147,8 @@ def test_an_exhausted_or_acknowledged_incident_is_left_alone(cli, db, tmp_path):
     cli("--now", "2026-11-23T10:00:00Z", "trigger", "--service", "payments", "two")
     cli("--now", "2026-11-23T10:01:00Z", "ack", "2")
     check(cli, "2026-11-23T12:00:00Z")  # #1 exhausted
-    before = len(entries(db, 1))
+    before = len(entries(db))
     apply(cli, config(tmp_path, "fast-v2"), "2026-11-23T12:01:00Z")
     assert check(cli, "2026-11-23T12:02:00Z") == []
-    assert len(entries(db, 1)) == before
+    assert len(entries(db)) == before
     assert incident(db, 2).next_escalation_at is None

@@ -14,10 +14,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlmodel import select
 
 from pager_cli.store import tables as m
 from pager_cli.app.clock import Clock
+from dbread import pages
 from scenario import write_scenario
 
 EVIL = "[red]x[/] \x1b[2J\x1b]0;pwn\x07 [link=y]z"
@@ -28,11 +28,6 @@ EVIL_SHOWN = "[red]x[/] \\x1b[2J\\x1b]0;pwn\\x07 [link=y]z"
 def setup(cli, tmp_path):
     assert cli("schedules", "apply", write_scenario(tmp_path)).code == 0
     return cli
-
-
-def pages(db):
-    with db.read() as s:
-        return [(p.incident_id, p.user, p.level, p.step) for p in s.exec(select(m.Page).order_by(m.Page.id))]
 
 
 def two_incidents(cli):

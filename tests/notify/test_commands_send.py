@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 
-import sqlalchemy as sa
 import yaml
 from pytest_httpserver import HTTPServer
 
 from conftest import run_pager
-from pager_cli.store import tables as m
-from pager_cli.store.db import open_database
+from dbread import deliveries
 
 
 def _config(tmp_path, url: str, phone_url: str) -> str:
@@ -33,17 +31,6 @@ def _config(tmp_path, url: str, phone_url: str) -> str:
     return str(path)
 
 
-def _deliveries(db_path) -> list[tuple]:
-    db = open_database(str(db_path))
-    try:
-        d = m.deliveries
-        with db.read() as session:
-            return [(r.user, r.contact, r.event, r.state) for r in
-                    session.connection().execute(sa.select(d).order_by(d.c.id))]
-    finally:
-        db.close()
-
-
 def test_trigger_sends_its_page_and_the_tick_sends_the_rest(tmp_path, db_path, httpserver: HTTPServer):
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     httpserver.expect_request("/phone", method="POST").respond_with_data("gone", status=404)
@@ -54,7 +41,7 @@ def test_trigger_sends_its_page_and_the_tick_sends_the_rest(tmp_path, db_path, h
     assert b"PAGE alice #1" in made.stdout
     bodies = [json.loads(request.data) for request, _ in httpserver.log]
     assert [(b["event"], b["user"], b["contact"], b["incident"]["id"]) for b in bodies] == [("page", "alice", "hook", 1)]
-    assert _deliveries(db_path) == [("alice", "hook", "page", "sent"), ("alice", "phone", "page", "pending")]
+    assert deliveries(db_path) == [("alice", "hook", "page", "sent"), ("alice", "phone", "page", "pending")]
 
     # nothing due yet: no output, nothing sent
     quiet = run_pager("--now", "2026-11-23T09:04:00Z", "escalate-check")
@@ -66,13 +53,13 @@ def test_trigger_sends_its_page_and_the_tick_sends_the_rest(tmp_path, db_path, h
     assert late.returncode == 1, late
     assert b"DELIVERY alice phone: failed (HTTP 404)" in late.stdout
     assert b"failed for good" in late.stderr
-    assert _deliveries(db_path)[1] == ("alice", "phone", "page", "failed")
+    assert deliveries(db_path)[1] == ("alice", "phone", "page", "failed")
 
     # level 1 ten minutes in: bob is paged and his hook gets it in the same tick
     step = run_pager("--now", "2026-11-23T09:10:00Z", "escalate-check")
     assert step.returncode == 0, step
     assert b"PAGE bob #1" in step.stdout and b"DELIVERY bob hook: sent" in step.stdout
-    assert ("bob", "hook", "page", "sent") in _deliveries(db_path)
+    assert ("bob", "hook", "page", "sent") in deliveries(db_path)
 
 
 def test_an_ack_cancels_a_rule_still_to_come(tmp_path, db_path, httpserver: HTTPServer):
@@ -84,7 +71,7 @@ def test_an_ack_cancels_a_rule_still_to_come(tmp_path, db_path, httpserver: HTTP
     run_pager("--now", "2026-11-23T09:02:00Z", "ack", "1", check=True)
     later = run_pager("--now", "2026-11-23T09:30:00Z", "escalate-check")
     assert (later.returncode, later.stdout) == (0, b"")
-    assert _deliveries(db_path) == [("alice", "hook", "page", "sent"), ("alice", "phone", "page", "canceled")]
+    assert deliveries(db_path) == [("alice", "hook", "page", "sent"), ("alice", "phone", "page", "canceled")]
     assert [request.path for request, _ in httpserver.log] == ["/hook"]
 
 

@@ -16,7 +16,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,7 +26,10 @@ from pathlib import Path
 
 import pytest
 
-PAGER = [sys.executable, "-m", "pager_cli"]
+from conftest import pager_argv, run_pager
+from conftest import pager_env as child_env
+
+PAGER = pager_argv()  # the argv prefix, for helpers that wrap pager in another process
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
 T0 = "2026-11-23T10:00:00Z"
@@ -137,15 +139,15 @@ class Proc:
                 f"err={self.err[-1500:]!r})")
 
 
+def _overrides(db: Path | str | None, **extra: str | None) -> dict[str, str | None]:
+    return {"PAGER_NOW": None, "PAGER_BUSY_TIMEOUT": None, **({"PAGER_DB": str(db)} if db is not None else {}),
+            "PAGER_USER": "reliability", "NO_COLOR": "1", "COLUMNS": "160", **extra}
+
+
 def pager_env(db: Path | str | None, **extra: str) -> dict[str, str]:
     """The environment of a pager child: this one, minus any replayed clock,
     plus the database, a fixed user and no colour."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PAGER_NOW", "PAGER_BUSY_TIMEOUT")}
-    if db is not None:
-        env["PAGER_DB"] = str(db)
-    env.update({"PAGER_USER": "reliability", "NO_COLOR": "1", "COLUMNS": "160"})
-    env.update(extra)
-    return env
+    return child_env(_overrides(db, **extra))
 
 
 def run(args: Sequence[object], db: Path | str | None, input: bytes | str | None = None, timeout: float = TIMEOUT,
@@ -155,11 +157,9 @@ def run(args: Sequence[object], db: Path | str | None, input: bytes | str | None
     args = [str(a) for a in args]
     if isinstance(input, str):
         input = input.encode()
-    full_env = pager_env(db, **(env or {}))
     started = time.monotonic()
     try:
-        done = subprocess.run([*PAGER, *args], input=input, capture_output=True, env=full_env,
-                              timeout=timeout, cwd=cwd)
+        done = run_pager(*args, input=input, env=_overrides(db, **(env or {})), timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired as e:
         if not fail_on_hang:
             return Proc(args, -9, e.stdout or b"", e.stderr or b"", time.monotonic() - started, hung=True)
@@ -177,7 +177,7 @@ def run_all(calls: Sequence[dict], workers: int = 3) -> list[Proc]:
 def start(args: Sequence[object], db: Path | str | None, env: dict[str, str] | None = None,
           stdin: int | None = subprocess.DEVNULL) -> subprocess.Popen:
     """`pager ARGS` started, pipes open; the caller waits, reads and kills."""
-    return subprocess.Popen([*PAGER, *map(str, args)], stdin=stdin, stdout=subprocess.PIPE,
+    return subprocess.Popen(pager_argv(*args), stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=pager_env(db, **(env or {})))
 
 

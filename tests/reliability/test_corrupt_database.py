@@ -20,8 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from reliability_kit import (CONFIG_YAML, PAGER, T0, TIMEOUT, Proc, assert_no_traceback, assert_one_line_error, copy_db,
+from conftest import pager_argv
+from reliability_kit import (CONFIG_YAML, T0, TIMEOUT, Proc, assert_no_traceback, assert_one_line_error, copy_db,
                              make_template, pager_env, query, run, run_all)
+
+pytestmark = pytest.mark.slow
 
 SEED = 20261123
 PAGE = 4096
@@ -181,7 +184,7 @@ def _run_unprivileged(args: list, db: Path) -> Proc:
         if setpriv is None:
             pytest.skip("running as root without setpriv: file modes cannot be enforced")
         prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", "--"]
-    done = subprocess.run([*prefix, *PAGER, *map(str, args)], capture_output=True, env=pager_env(db), timeout=TIMEOUT)
+    done = subprocess.run([*prefix, *pager_argv(*args)], capture_output=True, env=pager_env(db), timeout=TIMEOUT)
     return Proc(list(map(str, args)), done.returncode, done.stdout, done.stderr)
 
 

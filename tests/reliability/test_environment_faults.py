@@ -22,6 +22,8 @@ from reliability_kit import (CONFIG_YAML, T0, assert_no_traceback, assert_one_li
                              run, run_all, tmpfs)
 from reliability_kit import big_config as make_big_config
 
+pytestmark = pytest.mark.slow
+
 RECORDS = "".join(json.dumps({"service": "hostile", "title": f"alert {i}"}) + "\n" for i in range(5))
 WRITERS = [  # and `schedules apply`, below: each kind of write a user or cron does
     ["--now", T0, "trigger", "-"],

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from reliability_kit import PAGER, T0, TIMEOUT, Proc, assert_no_traceback, pager_env, query
+from conftest import pager_argv
+from reliability_kit import T0, TIMEOUT, Proc, assert_no_traceback, pager_env, query
+
+pytestmark = pytest.mark.slow
 
 
 def run_with_umask(args: list, umask: int, db: Path | None = None, **env: str) -> Proc:
@@ -21,7 +24,7 @@ def run_with_umask(args: list, umask: int, db: Path | None = None, **env: str) -
     full_env = pager_env(db, **env)
     if db is None:
         full_env.pop("PAGER_DB", None)
-    done = subprocess.run([*PAGER, *map(str, args)], capture_output=True, env=full_env, timeout=TIMEOUT,
+    done = subprocess.run(pager_argv(*args), capture_output=True, env=full_env, timeout=TIMEOUT,
                           preexec_fn=lambda: os.umask(umask))
     return Proc(list(map(str, args)), done.returncode, done.stdout, done.stderr)
 

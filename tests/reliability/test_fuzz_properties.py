@@ -20,6 +20,8 @@ from pager_cli.errors import UsageError
 from pager_cli.times import parse_duration, parse_time
 from reliability_kit import T0, make_template
 
+pytestmark = pytest.mark.slow
+
 FUZZ = settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
 SEVERITIES = {"critical", "error", "warning", "info"}

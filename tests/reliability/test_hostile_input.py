@@ -28,6 +28,8 @@ import pytest
 from reliability_kit import (CORPUS, T0, assert_no_traceback, copy_db, make_template, query, run,
                              run_all)
 
+pytestmark = pytest.mark.slow
+
 STDIN_CORPUS = sorted((CORPUS / "stdin").iterdir())
 TRIGGER = ["--now", T0, "trigger", "-", "--json", "--service", "hostile"]
 MIB = 1024 * 1024

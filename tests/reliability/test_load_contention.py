@@ -20,6 +20,8 @@ import pytest
 
 from reliability_kit import Proc, assert_no_traceback, copy_db, integrity, make_template, page_lines, query, run
 
+pytestmark = pytest.mark.slow
+
 STREAMS = 8
 PER_STREAM = 200
 SHARED_KEY = "shared-outage"

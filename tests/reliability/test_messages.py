@@ -14,6 +14,8 @@ import pytest
 from reliability_kit import (CONFIG_YAML, T0, assert_no_traceback, assert_one_line_error, config_dump, copy_db,
                              make_template, query, run)
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):

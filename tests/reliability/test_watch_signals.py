@@ -14,6 +14,8 @@ import pytest
 
 from reliability_kit import T0, Collector, copy_db, make_template, query, run, start
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
