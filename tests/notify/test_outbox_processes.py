@@ -19,13 +19,14 @@ from werkzeug import Response
 
 from outbox_kit import MINUTE, T0, rows, run, setup, start_server, stop_server, trigger
 
+pytestmark = pytest.mark.slow
+
 CHILD = """
 import sys
 from datetime import datetime
 from pager_cli.store.db import open_database
 from pager_cli.notify import outbox
 
-pytestmark = pytest.mark.slow
 db = open_database(sys.argv[1])
 now = datetime.fromisoformat(sys.argv[2])
 outcomes = outbox.run(db, now, limit=int(sys.argv[3]))
