@@ -106,6 +106,7 @@ STORED = {
 }
 
 
+@pytest.mark.slow
 def test_stored_bad_details_do_not_break_list_or_show(setup, db_path):
     for i, _ in enumerate(STORED):
         assert setup("--now", T0, "trigger", "--service", "payments", f"t{i}").code == 0

@@ -309,6 +309,7 @@ db.close()
 """
 
 
+@pytest.mark.slow
 def test_no_secret_is_ever_printed_in_a_whole_scenario(tmp_path, db_path, server, sink):
     """Contacts whose URL path, HMAC secret, Authorization header, Apprise URL,
     SMTP password and command argument hold secrets from ${ENV}; every command
