@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from ..errors import PagerError, UsageError
+from ..errors import NotFound, PagerError, UsageError
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,20 @@ def listing(db, status: str = "open", service: str | None = None, since: datetim
     from ..incidents import lifecycle as incidents
 
     query = incidents.listing_query(status, service, since, limit)
+    if service:
+        with db.read() as session:
+            if not incidents.service_known(session, service):
+                raise NotFound(f"no service {service!r}", hint="`pager services` lists them")
     return _stream(db, query)
+
+
+def listing_total(db, status: str = "open", service: str | None = None,  # noqa: ANN001
+                  since: datetime | None = None) -> int:
+    """How many incidents `listing` would show without a limit (one COUNT)."""
+    from ..incidents import lifecycle as incidents
+
+    with db.read() as session:
+        return incidents.listing_count(session, status, service, since)
 
 
 def _stream(db, query) -> Iterator[IncidentView]:  # noqa: ANN001

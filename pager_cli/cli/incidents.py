@@ -159,13 +159,33 @@ def list_(
     start = c.time(since) if since else None
     rows = incidents.listing(c.db(), status, service, start, limit)
     if c.json:
-        output.emit_json_array(r.to_json() for r in rows)  # streamed, row by row
+        shown = [0]
+
+        def counted():  # noqa: ANN202
+            for r in rows:
+                shown[0] += 1
+                yield r.to_json()
+
+        output.emit_json_array(counted())  # streamed, row by row
+        _say_hidden(c, shown[0], limit, status, service, start)
         return
     rows = list(rows)
     if not rows:
         output.say(f"No {status if status != 'all' else ''} incidents.".replace("  ", " "))
         return
     output.show(incident_table(rows, c.now(), c.tz()))
+    _say_hidden(c, len(rows), limit, status, service, start)
+
+
+def _say_hidden(c, shown: int, limit: int, status: str, service: str | None, start) -> None:  # noqa: ANN001
+    """`100 of 112 shown; --limit 0 for all` on stderr when --limit cut the list."""
+    if not limit or shown < limit:
+        return
+    from ..app import incidents
+
+    total = incidents.listing_total(c.db(), status, service, start)
+    if total > shown:
+        output.say(f"{shown} of {total} shown; --limit 0 for all")
 
 
 def incident_table(rows, now, tz):  # noqa: ANN001, ANN201
