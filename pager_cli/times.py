@@ -130,10 +130,12 @@ def parse_iso(text: str) -> datetime | None:
     return value
 
 
-def parse_time(text: str, now: datetime, tz: ZoneInfo | Callable[[], ZoneInfo] | None = None) -> datetime:
+def parse_time(text: str, now: datetime, tz: ZoneInfo | Callable[[], ZoneInfo] | None = None,
+               past: bool = False) -> datetime:
     """A TIME argument: ISO 8601 with or without offset (without: `tz`, default
     UTC; a callable is asked only then), `now`, or relative `-15m`, `+2h`, `3d`
-    (from `now`). Returns UTC."""
+    (from `now`; unsigned is later, or with `past` — a `--since` — that long ago).
+    Returns UTC."""
     if not isinstance(text, str):
         raise UsageError(f"bad time {text!r}")
     s = text.strip()
@@ -143,7 +145,8 @@ def parse_time(text: str, now: datetime, tz: ZoneInfo | Callable[[], ZoneInfo] |
     if rel:
         delta = parse_duration(rel.group(2))
         try:
-            return to_utc(now) - delta if rel.group(1) == "-" else to_utc(now) + delta
+            earlier = rel.group(1) == "-" or (past and not rel.group(1))
+            return to_utc(now) - delta if earlier else to_utc(now) + delta
         except OverflowError:
             raise UsageError(f"bad time {text!r}: out of range") from None
     value = parse_iso(s)

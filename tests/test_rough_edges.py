@@ -39,3 +39,30 @@ def test_list_of_an_unknown_service_is_not_found(cli, applied):
     assert r.code == 3 and "nosuch" in r.err, r
     r = cli("list", "--service", "payments")
     assert r.code == 0, r
+
+
+# 2. --since 7d means seven days ago
+
+def test_since_an_unsigned_duration_is_that_long_ago(cli, applied):
+    assert cli("--now", "2026-11-10T10:00:00Z", "trigger", "--service", "catch-all", "old one").code == 0
+    assert cli("--now", "2026-11-20T10:00:00Z", "trigger", "--service", "catch-all", "new one").code == 0
+    for since in ("7d", "-7d"):
+        r = cli("--now", NOW, "--json", "list", "--status", "all", "--since", since)
+        assert r.code == 0, r
+        assert [d["title"] for d in r.json()] == ["new one"]
+        r = cli("--now", NOW, "--json", "metrics", "--since", since)
+        assert r.code == 0, r
+        assert r.json()["incidents"] == 1
+    r = cli("--now", NOW, "--json", "list", "--status", "all", "--since", "+1d")  # a sign is honoured
+    assert r.json() == []
+
+
+def test_parse_time_past_only_changes_unsigned_durations():
+    from pager_cli.times import UTC, parse_time
+    from tests.conftest import utc
+
+    now = utc("2026-11-23T10:00:00")
+    assert parse_time("7d", now, UTC, past=True) == utc("2026-11-16T10:00:00")
+    assert parse_time("7d", now, UTC) == utc("2026-11-30T10:00:00")
+    assert parse_time("+1h", now, UTC, past=True) == utc("2026-11-23T11:00:00")
+    assert parse_time("2026-11-01T00:00", now, UTC, past=True) == utc("2026-11-01T00:00:00")

@@ -72,11 +72,12 @@ class Ctx:
             self._now = self.clock().now()
         return self._now
 
-    def time(self, text: str) -> datetime:
-        """A TIME argument in UTC."""
+    def time(self, text: str, past: bool = False) -> datetime:
+        """A TIME argument in UTC; `past` (a --since): an unsigned duration such
+        as `7d` is that long ago."""
         from ..times import parse_time
 
-        return parse_time(text, self.now(), self.tz)
+        return parse_time(text, self.now(), self.tz, past=past)
 
     def close(self) -> None:
         if self._db is not None:

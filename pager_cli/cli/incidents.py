@@ -148,7 +148,7 @@ def list_(
     ctx: typer.Context,
     status: Annotated[str, typer.Option("--status", metavar="STATUS", help="open, triggered, acknowledged, resolved or all.")] = "open",
     service: ServiceFilter = None,
-    since: Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Only incidents created at or after this TIME.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Only incidents created at or after this TIME; `7d`: 7 days ago.")] = None,
     limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many (0: all).", min=0)] = 100,
     json_: JsonFlag = False,
 ) -> None:
@@ -156,7 +156,7 @@ def list_(
     from ..app import incidents
 
     c = get(ctx, json_)
-    start = c.time(since) if since else None
+    start = c.time(since, past=True) if since else None
     rows = incidents.listing(c.db(), status, service, start, limit)
     if c.json:
         shown = [0]
