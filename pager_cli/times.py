@@ -36,7 +36,22 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin") from None
+        pass
+    spelled = _zone_names().get(name.lower())  # `utc`, `europe/berlin`: the name in any case
+    if spelled is not None:
+        return ZoneInfo(spelled)
+    raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin")
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    """Every IANA name by its lower case (read only when a name is not found as given)."""
+    from zoneinfo import available_timezones
+
+    names = {n.lower(): n for n in sorted(available_timezones())}
+    for n in ("UTC", "GMT"):
+        names.setdefault(n.lower(), n)
+    return names
 
 
 def parse_duration(text: str | int | float) -> timedelta:

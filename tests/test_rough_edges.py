@@ -66,3 +66,54 @@ def test_parse_time_past_only_changes_unsigned_durations():
     assert parse_time("7d", now, UTC) == utc("2026-11-30T10:00:00")
     assert parse_time("+1h", now, UTC, past=True) == utc("2026-11-23T11:00:00")
     assert parse_time("2026-11-01T00:00", now, UTC, past=True) == utc("2026-11-01T00:00:00")
+
+
+# 3. --version, a blank --by, --json for schedules validate, --tz in any case
+
+def test_version_prints_the_package_version():
+    from importlib import metadata
+
+    proc = run_pager("--version")
+    assert proc.returncode == 0, proc
+    assert proc.stdout.decode() == f"pager {metadata.version('pager-cli')}\n"
+
+
+def test_a_blank_by_is_refused_and_changes_nothing(cli, applied, db):
+    from sqlmodel import select
+
+    from pager_cli.store import tables as m
+
+    assert cli("--now", NOW, "trigger", "--service", "payments", "db down").code == 0
+    r = cli("--now", NOW, "ack", "1", "--by", "   ")
+    assert r.code == 2 and "--by" in r.err, r
+    with db.read() as s:
+        incident = s.exec(select(m.Incident)).one()
+    assert incident.status == "triggered" and incident.acknowledged_by is None
+
+
+def test_schedules_validate_honours_the_global_json(cli):
+    from tests.conftest import ROOT
+
+    broken = ROOT / "tests" / "configs" / "broken.yaml"
+    r = cli("--json", "schedules", "validate", broken)
+    assert r.code == 2, r
+    problems = r.json()
+    assert isinstance(problems, list) and len(problems) > 5
+    assert {"line": 6, "path": "users.bob.phone", "message": "unknown key"} in problems
+    assert all(set(p) == {"line", "path", "message"} for p in problems)
+    assert "problems in" in r.err
+    r = cli("--json", "schedules", "validate", EXAMPLE)
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["ok"] is True and doc["users"] == 8 and doc["services"] == 3
+
+
+@pytest.mark.parametrize("name, shown", [("utc", "10:00"), ("UTC", "10:00"), ("gmt", "10:00"),
+                                         ("europe/berlin", "11:00")])
+def test_tz_is_matched_in_any_case(cli, applied, name, shown):
+    assert cli("--now", NOW, "trigger", "--service", "payments", "db down").code == 0
+    r = cli("--tz", name, "--now", NOW, "show", "1")
+    assert r.code == 0, r
+    assert f"2026-11-23 {shown}" in r.out
+    r = cli("--tz", "nowhere/at-all", "list")
+    assert r.code == 2 and "unknown time zone" in r.err

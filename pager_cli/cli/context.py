@@ -99,7 +99,11 @@ def get(ctx: typer.Context, json_flag: bool = False) -> Ctx:
 
 def who(by: str | None) -> str:
     """--by, else $PAGER_USER, else the login name; exit 2 when the one it takes
-    is not valid UTF-8."""
+    is not valid UTF-8; a blank --by is refused (exit 2)."""
+    if by is not None and not by.strip():
+        from ..errors import UsageError
+
+        raise UsageError("--by is blank", hint="give a name, or leave --by out for $PAGER_USER")
     if by:
         return by
     env = os.environ.get("PAGER_USER")

@@ -15,6 +15,7 @@ schedules_app = typer.Typer(no_args_is_help=True, help="Validate and apply the c
 def validate(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="The YAML config file.")],
+    json_: JsonFlag = False,
 ) -> None:
     """Check a config file: print every problem with its YAML path and line (exit 2).
 
@@ -22,8 +23,25 @@ def validate(
     and about users an escalation level can reach but no contact can.
     """
     from ..app import schedules
+    from ..errors import ConfigError
 
-    done = schedules.validate(file, get(ctx).now())
+    c = get(ctx, json_)
+    try:
+        done = schedules.validate(file, c.now())
+    except ConfigError as e:
+        if not c.json:
+            raise
+        output.emit_json(e.located)
+        output.error(e.message, e.hint)
+        raise typer.Exit(e.exit_code) from None
+    if c.json:
+        from ..times import iso
+
+        output.emit_json({"file": file, "ok": True, "users": done.users, "schedules": done.schedules,
+                          "escalation_policies": done.policies, "services": done.services,
+                          "warnings": done.warnings,
+                          "gaps": [{"schedule": n, "start": iso(s), "end": iso(e)} for n, _z, s, e in done.gaps]})
+        return
     for warning in done.warnings:
         output.warn(warning)
     for name, zone_name, start, end in done.gaps:
