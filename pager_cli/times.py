@@ -73,7 +73,8 @@ def parse_duration(text: str | int | float) -> timedelta:
 
 
 def format_duration(seconds: float | None) -> str:
-    """A short human form: `45s`, `4m`, `1h05m`, `2d3h`."""
+    """A short human form: `45s`, `4m`, `1h05m`, `2d3h`, `1d0h30m` (minutes kept
+    past a day: a 24h30m shift is not `1d`)."""
     if seconds is None:
         return "—"
     s = int(round(seconds))
@@ -86,7 +87,10 @@ def format_duration(seconds: float | None) -> str:
         h, r = divmod(s, 3600)
         return f"{h}h{r // 60:02d}m" if r >= 60 else f"{h}h"
     d, r = divmod(s, 86400)
-    return f"{d}d{r // 3600}h" if r >= 3600 else f"{d}d"
+    h, m = r // 3600, r % 3600 // 60
+    if m:
+        return f"{d}d{h}h{m:02d}m"
+    return f"{d}d{h}h" if h else f"{d}d"
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:

@@ -117,3 +117,20 @@ def test_tz_is_matched_in_any_case(cli, applied, name, shown):
     assert f"2026-11-23 {shown}" in r.out
     r = cli("--tz", "nowhere/at-all", "list")
     assert r.code == 2 and "unknown time zone" in r.err
+
+
+# 4. durations of a day or more keep their minutes
+
+@pytest.mark.parametrize("seconds, shown", [(86400, "1d"), (86400 + 1800, "1d0h30m"), (2 * 86400 + 3 * 3600, "2d3h"),
+                                            (86400 + 3600 + 300, "1d1h05m"), (3600 + 300, "1h05m")])
+def test_format_duration_keeps_minutes_past_a_day(seconds, shown):
+    from pager_cli.times import format_duration
+
+    assert format_duration(seconds) == shown
+
+
+def test_list_age_past_a_day_shows_minutes(cli, applied):
+    assert cli("--now", "2026-11-22T09:30:00Z", "trigger", "--service", "catch-all", "disk full").code == 0
+    r = cli("--now", NOW, "list")
+    assert r.code == 0, r
+    assert "1d0h30m" in r.out
