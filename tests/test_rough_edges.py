@@ -134,3 +134,55 @@ def test_list_age_past_a_day_shows_minutes(cli, applied):
     r = cli("--now", NOW, "list")
     assert r.code == 0, r
     assert "1d0h30m" in r.out
+
+
+# 5. a trigger or escalate that pages nobody says so
+
+GAPPY = """\
+timezone: UTC
+users:
+  alice: {name: Alice}
+schedules:
+  office:
+    layers:
+      - name: weekdays
+        rotation: weekly
+        start: 2026-01-05T09:00
+        users: [alice]
+        restrict:
+          - {days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00"}
+escalation_policies:
+  office:
+    levels:
+      - targets: [schedule:office]
+        delay: 5m
+      - targets: [user:alice]
+        delay: 5m
+services:
+  web: {escalation_policy: office}
+"""
+
+
+def test_trigger_and_escalate_that_page_nobody_warn(cli, tmp_path, db):
+    from sqlmodel import select
+
+    from pager_cli.store import tables as m
+
+    config = tmp_path / "gappy.yaml"
+    config.write_text(GAPPY)
+    assert cli("schedules", "apply", config).code == 0
+    sunday = "2026-11-22T10:00:00Z"
+    r = cli("--now", sunday, "trigger", "--service", "web", "site down")
+    assert r.code == 0, r
+    assert "Warning: incident #1 paged nobody: nobody on call in schedule office" in r.err
+    with db.read() as s:
+        assert s.exec(select(m.Incident)).one().assignees == []
+        assert s.exec(select(m.Page)).all() == []
+    r = cli("--now", sunday, "escalate", "1")  # level 1: alice herself
+    assert r.code == 0 and "paged nobody" not in r.err, r
+    r = cli("--now", sunday, "escalate", "1")  # back to level 0
+    assert r.code == 0, r
+    assert "Warning: incident #1 paged nobody: nobody on call in schedule office" in r.err
+    with db.read() as s:
+        incident = s.exec(select(m.Incident)).one()
+    assert incident.escalation_level == 0 and incident.assignees == []

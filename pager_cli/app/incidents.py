@@ -77,6 +77,7 @@ class Transitioned:
     message: str | None = None  # a no-op, said on stderr
     error: PagerError | None = None
     pages: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # said on stderr, such as a level that paged nobody
 
 
 @dataclass
@@ -111,7 +112,8 @@ def trigger(db, now: datetime, service: str | None, title: str, severity: str, d
         outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
         view = IncidentView.of(outcome.incident)
     sent = send_due(db, now) if outcome.action == "created" else []
-    return Triggered(outcome.action, view, list(outcome.warnings), _pages(outcome.events), sent)
+    warnings = list(outcome.warnings) + _paged_nobody(outcome.events)
+    return Triggered(outcome.action, view, warnings, _pages(outcome.events), sent)
 
 
 def _details(text: str | None) -> dict:
@@ -125,6 +127,12 @@ def _details(text: str | None) -> dict:
 
 def _pages(events) -> list:  # noqa: ANN001
     return [e.page for e in events if e.page is not None]
+
+
+def _paged_nobody(events) -> list[str]:  # noqa: ANN001
+    """`incident #3 paged nobody: nobody on call in schedule X`, for each level that paged nobody."""
+    return [f"incident #{e.incident_id} paged nobody: {e.reason}" for e in events
+            if e.kind == "unassigned" and e.reason]
 
 
 def transition(db, now: datetime, action: str, targets: list[int | str], service: str | None,  # noqa: ANN001
@@ -153,7 +161,7 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
             continue
         noop = outcome.action == incidents.NOOP
         results.append(Transitioned(target, outcome.action, view, outcome.message if noop else None,
-                                    pages=_pages(outcome.events)))
+                                    pages=_pages(outcome.events), warnings=_paged_nobody(outcome.events)))
     done = any(r.error is None and r.message is None for r in results)
     return Transitions(results, worst, send_due(db, now) if done else [])
 

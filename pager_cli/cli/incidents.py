@@ -81,6 +81,8 @@ def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None
         elif not c.json:
             output.line(f"#{r.incident.id} {r.action} by {actor}")
         output.pages(r.pages, c.json)
+        for warning in r.warnings:
+            output.warn(warning)
     output.deliveries(done.deliveries)
     if c.json:
         output.emit_json([r.incident.to_json() for r in done.done])
