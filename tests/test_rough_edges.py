@@ -186,3 +186,27 @@ def test_trigger_and_escalate_that_page_nobody_warn(cli, tmp_path, db):
     with db.read() as s:
         incident = s.exec(select(m.Incident)).one()
     assert incident.escalation_level == 0 and incident.assignees == []
+
+
+# 6. oncall --service shows who would be paged, users a level targets directly included
+
+def test_oncall_for_a_service_shows_direct_users(cli, tmp_path):
+    config = tmp_path / "direct.yaml"
+    config.write_text(GAPPY.replace("[schedule:office]", "[user:alice]").replace(
+        "users:\n  alice: {name: Alice}", "users:\n  alice: {name: Alice}\n  bob: {name: Bob}").replace(
+        "      - targets: [user:alice]\n        delay: 5m\nservices", "      - targets: [user:bob]\n        delay: 5m\nservices"))
+    assert cli("schedules", "apply", config).code == 0, config.read_text()
+    r = cli("--now", NOW, "oncall", "--service", "web")
+    assert r.code == 0, r
+    assert "No schedules" not in r.out + r.err
+    assert "alice" in r.out and "bob" in r.out
+    docs = cli("--now", NOW, "--json", "oncall", "--service", "web").json()
+    assert [(d["level"], d["schedule"], d["user"]) for d in docs] == [(0, None, "alice"), (1, None, "bob")]
+
+
+def test_oncall_for_a_service_lists_each_level(cli, applied):
+    docs = cli("--now", "2026-11-23T09:00Z", "--json", "oncall", "--service", "payments").json()
+    assert [(d["level"], d["schedule"], d["user"]) for d in docs] == [
+        (0, "payments-primary", "alice"), (1, None, "grace"), (1, None, "heidi")]
+    r = cli("oncall", "--service", "catch-all")
+    assert r.code == 0 and "no escalation policy" in r.err, r

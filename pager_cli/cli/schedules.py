@@ -194,7 +194,7 @@ def override_remove(
 def oncall(
     ctx: typer.Context,
     schedules: Annotated[Optional[list[str]], typer.Argument(metavar="[SCHEDULE]...", help="Schedules (default: all).", show_default=False)] = None,
-    service: Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="The schedules that service's escalation policy pages.")] = None,
+    service: Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="Who that service's escalation policy pages, level by level (schedules and users).")] = None,
     at: Annotated[Optional[str], typer.Option("--at", metavar="TIME", help="Ask about this TIME instead of now.")] = None,
     json_: JsonFlag = False,
 ) -> None:
@@ -208,12 +208,15 @@ def oncall(
         output.emit_json([d.to_json() for d in docs])
         return
     if not docs:
-        output.say("No schedules yet: `pager schedules apply FILE` defines them.")
+        output.say(f"Service {service} has no escalation policy: nobody is paged." if service
+                   else "No schedules yet: `pager schedules apply FILE` defines them.")
         return
     tz = c.tz()
-    grid = output.table("Schedule", "On call", "Since", "Until", fold=("Schedule", "On call"))
+    levels = ("Level",) if service else ()
+    grid = output.table(*levels, "Schedule", "On call", "Since", "Until", fold=("Schedule", "On call"))
     for d in docs:
-        grid.add_row(output.literal(d.schedule), output.literal(d.user or "— nobody"),
+        level = (("—" if d.level is None else str(d.level)),) if service else ()
+        grid.add_row(*level, output.literal(d.schedule or "— (direct)"), output.literal(d.user or "— nobody"),
                      output.local_time(d.start, tz), output.local_time(d.end, tz))
     output.show(grid)
 
