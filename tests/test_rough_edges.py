@@ -210,3 +210,35 @@ def test_oncall_for_a_service_lists_each_level(cli, applied):
         (0, "payments-primary", "alice"), (1, None, "grace"), (1, None, "heidi")]
     r = cli("oncall", "--service", "catch-all")
     assert r.code == 0 and "no escalation policy" in r.err, r
+
+
+# 7. apply removes command-line overrides of a user the config no longer has
+
+def test_apply_removes_overrides_of_a_removed_user_and_says_so(cli, applied, tmp_path, db):
+    import sqlalchemy as sa
+
+    from pager_cli.store import tables as m
+
+    r = cli("schedules", "override", "payments-primary", "--user", "frank",
+            "--from", "2026-11-23T12:00Z", "--to", "2026-11-23T14:00Z")
+    assert r.code == 0, r
+    assert cli("--json", "--now", "2026-11-23T13:00Z", "oncall", "payments-primary").json()[0]["user"] == "frank"
+    text = EXAMPLE.read_text()
+    without = (text.replace("  frank: {name: Frank Fischer}\n", "").replace("[erin, frank]", "[erin]")
+               .replace("{user: frank,", "{user: erin,"))
+    assert "frank" not in without
+    config = tmp_path / "without-frank.yaml"
+    config.write_text(without)
+    dry = cli("schedules", "apply", "--dry-run", config)
+    assert dry.code == 0 and "override" in dry.out, dry
+    with db.read() as s:
+        assert s.connection().execute(sa.select(m.schedule_overrides.c.user).where(
+            m.schedule_overrides.c.source == "cli")).scalars().all() == ["frank"]
+    r = cli("schedules", "apply", config)
+    assert r.code == 0, r
+    assert "removed: override" in r.out and "frank" in r.out, r
+    with db.read() as s:
+        users = s.connection().execute(sa.select(m.schedule_overrides.c.user)).scalars().all()
+    assert "frank" not in users
+    assert cli("--json", "--now", "2026-11-23T13:00Z", "oncall", "payments-primary").json()[0]["user"] == "alice"
+    assert "override" not in cli("schedules", "apply", config).out  # nothing left to remove
