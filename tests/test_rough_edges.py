@@ -242,3 +242,35 @@ def test_apply_removes_overrides_of_a_removed_user_and_says_so(cli, applied, tmp
     assert "frank" not in users
     assert cli("--json", "--now", "2026-11-23T13:00Z", "oncall", "payments-primary").json()[0]["user"] == "alice"
     assert "override" not in cli("schedules", "apply", config).out  # nothing left to remove
+
+
+# 8. trigger - takes --severity, --dedup-key and --details as defaults, and checks them first
+
+@pytest.mark.parametrize("option", [("--severity", "huge"), ("--details", "[1, 2]"), ("--details", "{bad"),
+                                    ("--dedup-key", "")])
+def test_trigger_stdin_refuses_bad_options_before_reading(applied, option):
+    proc = run_pager("--now", NOW, "trigger", "-", "--service", "catch-all", *option,
+                     input=b'{"title": "disk full"}\n')
+    assert proc.returncode == 2, proc
+    assert proc.stderr.decode().startswith("Error: ")
+    assert run_pager("--json", "list", "--status", "all").stdout == b"[]\n"  # nothing was read
+
+
+def test_trigger_stdin_uses_the_options_for_records_that_lack_the_field(cli, applied, db):
+    from sqlmodel import select
+
+    from pager_cli.store import tables as m
+
+    lines = "\n".join([
+        '{"title": "disk full"}',
+        '{"title": "cpu hot", "severity": "info", "dedup_key": "own", "details": {"host": "b"}}',
+        "plain text line",
+    ]) + "\n"
+    r = cli("--now", NOW, "trigger", "-", "--service", "catch-all", "--severity", "p1", "--dedup-key", "shared",
+            "--details", '{"runbook": "r1"}', input=lines)
+    assert r.code == 0, r
+    with db.read() as s:
+        rows = s.exec(select(m.Incident).order_by(m.Incident.id)).all()
+    got = [(i.title, i.severity, i.dedup_key, i.details, i.alert_count) for i in rows]
+    assert got == [("disk full", "critical", "shared", {"runbook": "r1"}, 2),
+                   ("cpu hot", "info", "own", {"host": "b"}, 1)]

@@ -116,6 +116,25 @@ def trigger(db, now: datetime, service: str | None, title: str, severity: str, d
     return Triggered(outcome.action, view, warnings, _pages(outcome.events), sent)
 
 
+def stream_defaults(severity: str | None, dedup_key: str | None, details: str | None):  # noqa: ANN201
+    """`trigger -`'s --severity, --dedup-key and --details, checked (UsageError)
+    before stdin is read: the defaults of the records that lack them."""
+    from ..alerts.record import MAX_KEY_CHARS
+    from ..severity import DEFAULT_SEVERITY, normalize_severity
+    from .ingest import Defaults
+
+    level = DEFAULT_SEVERITY
+    if severity is not None:
+        level = normalize_severity(severity)
+        if level is None:
+            raise UsageError(f"unknown severity {severity!r}", hint="critical, error, warning or info")
+    if dedup_key is not None and not dedup_key:
+        raise UsageError("--dedup-key is empty")
+    if dedup_key is not None and len(dedup_key) > MAX_KEY_CHARS:
+        raise UsageError(f"--dedup-key is longer than {MAX_KEY_CHARS} characters")
+    return Defaults(level, dedup_key, _details(details) or None)
+
+
 def _details(text: str | None) -> dict:
     """--details: a JSON object under the rules of a stdin record (exit 2 otherwise)."""
     if not text:

@@ -19,9 +19,9 @@ def trigger(
     ctx: typer.Context,
     title: Annotated[Optional[str], typer.Argument(metavar="TITLE", help="What is wrong. `-` (or no title with stdin piped) reads alerts from stdin.", show_default=False)] = None,
     service: Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="The service the alert is for (stdin: the default service).")] = None,
-    severity: Annotated[str, typer.Option("--severity", metavar="SEV", help="critical, error, warning or info (aliases such as p1 or high work).")] = "error",
-    dedup_key: Annotated[Optional[str], typer.Option("--dedup-key", metavar="KEY", help="Alerts with the same key go into one open incident (default: auto: + sha256 of the title).")] = None,
-    details: Annotated[Optional[str], typer.Option("--details", metavar="JSON", help="A JSON object stored with the incident.")] = None,
+    severity: Annotated[Optional[str], typer.Option("--severity", metavar="SEV", help="critical, error (default), warning or info (aliases such as p1 or high work); stdin: for records without one.", show_default=False)] = None,
+    dedup_key: Annotated[Optional[str], typer.Option("--dedup-key", metavar="KEY", help="Alerts with the same key go into one open incident (default: auto: + sha256 of the title); stdin: for triggers without one.")] = None,
+    details: Annotated[Optional[str], typer.Option("--details", metavar="JSON", help="A JSON object stored with the incident; stdin: for triggers without details.")] = None,
     input_format: Annotated[str, typer.Option("--input-format", metavar="FORMAT", help="stdin: auto, json or text.")] = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="stdin: records per committed batch.", min=1)] = 500,
     batch_latency: Annotated[str, typer.Option("--batch-latency", metavar="DURATION", help="stdin: commit a partial batch after this long.")] = "1s",
@@ -35,16 +35,18 @@ def trigger(
     """
     c = get(ctx, json_)
     if title == "-" or (title is None and _stdin_piped()):
+        from ..app.incidents import stream_defaults
         from .ingest import run_stdin
 
-        raise typer.Exit(run_stdin(c, service, input_format, batch_size, batch_latency))
+        defaults = stream_defaults(severity, dedup_key, details)  # checked before stdin is read
+        raise typer.Exit(run_stdin(c, service, input_format, batch_size, batch_latency, defaults))
     if title is None:
         from ..errors import UsageError
 
         raise UsageError("trigger needs a TITLE (or `-` to read alerts from stdin)", hint='pager trigger --service payments "DB down"')
     from ..app import incidents
 
-    done = incidents.trigger(c.db(), c.now(), service, title, severity, dedup_key, details)
+    done = incidents.trigger(c.db(), c.now(), service, title, severity or "error", dedup_key, details)
     for warning in done.warnings:
         output.warn(warning)
     output.pages(done.pages, c.json)
