@@ -31,9 +31,13 @@ class ConfigError(UsageError):
     """A config file with problems. `problems` holds one line per problem
     (`path: line N: message`); all of them are reported, exit 2."""
 
-    def __init__(self, message: str, problems: list[str] | None = None, hint: str | None = None):
+    def __init__(self, message: str, problems: list[str] | None = None, hint: str | None = None,
+                 located: list[dict] | None = None):
         super().__init__(message, hint)
         self.problems = problems or []
+        # the same problems as {"line", "path", "message"} (path: the YAML path), for --json
+        self.located = located if located is not None else [
+            {"line": None, "path": "", "message": p} for p in self.problems]
 
 
 class NotFound(PagerError):

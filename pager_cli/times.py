@@ -36,7 +36,22 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin") from None
+        pass
+    spelled = _zone_names().get(name.lower())  # `utc`, `europe/berlin`: the name in any case
+    if spelled is not None:
+        return ZoneInfo(spelled)
+    raise UsageError(f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin")
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    """Every IANA name by its lower case (read only when a name is not found as given)."""
+    from zoneinfo import available_timezones
+
+    names = {n.lower(): n for n in sorted(available_timezones())}
+    for n in ("UTC", "GMT"):
+        names.setdefault(n.lower(), n)
+    return names
 
 
 def parse_duration(text: str | int | float) -> timedelta:
@@ -58,7 +73,8 @@ def parse_duration(text: str | int | float) -> timedelta:
 
 
 def format_duration(seconds: float | None) -> str:
-    """A short human form: `45s`, `4m`, `1h05m`, `2d3h`."""
+    """A short human form: `45s`, `4m`, `1h05m`, `2d3h`, `1d0h30m` (minutes kept
+    past a day: a 24h30m shift is not `1d`)."""
     if seconds is None:
         return "—"
     s = int(round(seconds))
@@ -71,7 +87,10 @@ def format_duration(seconds: float | None) -> str:
         h, r = divmod(s, 3600)
         return f"{h}h{r // 60:02d}m" if r >= 60 else f"{h}h"
     d, r = divmod(s, 86400)
-    return f"{d}d{r // 3600}h" if r >= 3600 else f"{d}d"
+    h, m = r // 3600, r % 3600 // 60
+    if m:
+        return f"{d}d{h}h{m:02d}m"
+    return f"{d}d{h}h" if h else f"{d}d"
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:
@@ -130,10 +149,12 @@ def parse_iso(text: str) -> datetime | None:
     return value
 
 
-def parse_time(text: str, now: datetime, tz: ZoneInfo | Callable[[], ZoneInfo] | None = None) -> datetime:
+def parse_time(text: str, now: datetime, tz: ZoneInfo | Callable[[], ZoneInfo] | None = None,
+               past: bool = False) -> datetime:
     """A TIME argument: ISO 8601 with or without offset (without: `tz`, default
     UTC; a callable is asked only then), `now`, or relative `-15m`, `+2h`, `3d`
-    (from `now`). Returns UTC."""
+    (from `now`; unsigned is later, or with `past` — a `--since` — that long ago).
+    Returns UTC."""
     if not isinstance(text, str):
         raise UsageError(f"bad time {text!r}")
     s = text.strip()
@@ -143,7 +164,8 @@ def parse_time(text: str, now: datetime, tz: ZoneInfo | Callable[[], ZoneInfo] |
     if rel:
         delta = parse_duration(rel.group(2))
         try:
-            return to_utc(now) - delta if rel.group(1) == "-" else to_utc(now) + delta
+            earlier = rel.group(1) == "-" or (past and not rel.group(1))
+            return to_utc(now) - delta if earlier else to_utc(now) + delta
         except OverflowError:
             raise UsageError(f"bad time {text!r}: out of range") from None
     value = parse_iso(s)

@@ -153,7 +153,8 @@ def test_a_removed_schedule_takes_its_layers_and_every_override_with_it(cli, tmp
     r = cli("schedules", "override", "two", "--user", "alice", "--from", "2026-12-01T09:00", "--to", "2026-12-01T17:00")
     assert r.code == 0, r
     without_two = SMALL[:SMALL.index("  two:")] + SMALL[SMALL.index("escalation_policies:"):]
-    assert _apply(cli, tmp_path, without_two)["removed"] == ["schedule two"]
+    assert _apply(cli, tmp_path, without_two)["removed"] == [
+        "override 1 (alice in schedule two: its schedule was removed)", "schedule two"]  # the cli override, said
     con = sqlite3.connect(db_path)
     for table in ("layer", "schedule_override"):
         assert con.execute(f"SELECT COUNT(*) FROM {table} WHERE schedule = 'two'").fetchone() == (0,)

@@ -263,5 +263,6 @@ def test_list_json_limit_0_streams_every_row_as_one_valid_array(setup, db):
     with db.read() as session:
         expected = [views.to_json(i) for i in lifecycle.listing(session, "all", limit=0)]
     assert r.out == dumps(expected) + "\n"
-    empty = setup("list", "--json", "--limit", "0", "--service", "nope")
+    empty = setup("list", "--json", "--limit", "0", "--service", "web")
     assert empty.code == 0 and empty.out == "[]\n"
+    assert setup("list", "--json", "--limit", "0", "--service", "nope").code == 3  # no such service

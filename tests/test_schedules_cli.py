@@ -34,7 +34,7 @@ def test_oncall_now_and_at(setup):
 
 def test_oncall_for_a_service_and_unknowns(setup):
     docs = setup("--now", "2026-11-23T10:00:00Z", "oncall", "--service", "night-shift", "--json").json()
-    assert [d["schedule"] for d in docs] == ["nights"]
+    assert [(d["level"], d["schedule"], d["user"]) for d in docs] == [(0, "nights", None), (1, None, "grace")]
     assert setup("oncall", "nope").code == 3
     assert setup("oncall", "--service", "nope").code == 3
     assert setup("oncall", "--at", "tomorrow-ish").code == 2

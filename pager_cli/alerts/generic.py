@@ -23,6 +23,7 @@ from .record import (
     kind_of,
     name_field,
     object_field,
+    UNSET_SEVERITY,
     severity_field,
     show,
     title_field,
@@ -89,4 +90,4 @@ def text_record(line: int, text: str, default_service: str | None) -> Alert | No
         return None
     if default_service is None:
         return bad_record(line, "plain text needs --service")
-    return Alert(0, line, "trigger", default_service, None, title, DEFAULT_SEVERITY, None, {}, warnings)
+    return Alert(0, line, "trigger", default_service, None, title, UNSET_SEVERITY, None, {}, warnings)

@@ -110,10 +110,20 @@ def object_field(value: Any, field_name: str) -> dict:
     return value
 
 
+class _Unset(str):
+    """The type of UNSET_SEVERITY."""
+
+
+# A record that gives no severity has this one: `error` (DEFAULT_SEVERITY), told
+# apart by identity, so that `trigger - --severity` can stand in for it.
+UNSET_SEVERITY: str = _Unset(DEFAULT_SEVERITY)
+
+
 def severity_field(value: Any, warnings: list[str]) -> str:
-    """A severity; an unknown one is `error` with a warning, never a bad record."""
+    """A severity (UNSET_SEVERITY when none is given); an unknown one is `error`
+    with a warning, never a bad record."""
     if value is None or value == "":
-        return DEFAULT_SEVERITY
+        return UNSET_SEVERITY
     severity = normalize_severity(value)
     if severity is None:
         warnings.append(f"unknown severity {show(value)}, using {DEFAULT_SEVERITY}")

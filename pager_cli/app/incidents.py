@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from ..errors import PagerError, UsageError
+from ..errors import NotFound, PagerError, UsageError
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class Transitioned:
     message: str | None = None  # a no-op, said on stderr
     error: PagerError | None = None
     pages: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # said on stderr, such as a level that paged nobody
 
 
 @dataclass
@@ -111,7 +112,27 @@ def trigger(db, now: datetime, service: str | None, title: str, severity: str, d
         outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
         view = IncidentView.of(outcome.incident)
     sent = send_due(db, now) if outcome.action == "created" else []
-    return Triggered(outcome.action, view, list(outcome.warnings), _pages(outcome.events), sent)
+    warnings = list(outcome.warnings) + _paged_nobody(outcome.events)
+    return Triggered(outcome.action, view, warnings, _pages(outcome.events), sent)
+
+
+def stream_defaults(severity: str | None, dedup_key: str | None, details: str | None):  # noqa: ANN201
+    """`trigger -`'s --severity, --dedup-key and --details, checked (UsageError)
+    before stdin is read: the defaults of the records that lack them."""
+    from ..alerts.record import MAX_KEY_CHARS
+    from ..severity import DEFAULT_SEVERITY, normalize_severity
+    from .ingest import Defaults
+
+    level = DEFAULT_SEVERITY
+    if severity is not None:
+        level = normalize_severity(severity)
+        if level is None:
+            raise UsageError(f"unknown severity {severity!r}", hint="critical, error, warning or info")
+    if dedup_key is not None and not dedup_key:
+        raise UsageError("--dedup-key is empty")
+    if dedup_key is not None and len(dedup_key) > MAX_KEY_CHARS:
+        raise UsageError(f"--dedup-key is longer than {MAX_KEY_CHARS} characters")
+    return Defaults(level, dedup_key, _details(details) or None)
 
 
 def _details(text: str | None) -> dict:
@@ -125,6 +146,12 @@ def _details(text: str | None) -> dict:
 
 def _pages(events) -> list:  # noqa: ANN001
     return [e.page for e in events if e.page is not None]
+
+
+def _paged_nobody(events) -> list[str]:  # noqa: ANN001
+    """`incident #3 paged nobody: nobody on call in schedule X`, for each level that paged nobody."""
+    return [f"incident #{e.incident_id} paged nobody: {e.reason}" for e in events
+            if e.kind == "unassigned" and e.reason]
 
 
 def transition(db, now: datetime, action: str, targets: list[int | str], service: str | None,  # noqa: ANN001
@@ -153,7 +180,7 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
             continue
         noop = outcome.action == incidents.NOOP
         results.append(Transitioned(target, outcome.action, view, outcome.message if noop else None,
-                                    pages=_pages(outcome.events)))
+                                    pages=_pages(outcome.events), warnings=_paged_nobody(outcome.events)))
     done = any(r.error is None and r.message is None for r in results)
     return Transitions(results, worst, send_due(db, now) if done else [])
 
@@ -178,7 +205,20 @@ def listing(db, status: str = "open", service: str | None = None, since: datetim
     from ..incidents import lifecycle as incidents
 
     query = incidents.listing_query(status, service, since, limit)
+    if service:
+        with db.read() as session:
+            if not incidents.service_known(session, service):
+                raise NotFound(f"no service {service!r}", hint="`pager services` lists them")
     return _stream(db, query)
+
+
+def listing_total(db, status: str = "open", service: str | None = None,  # noqa: ANN001
+                  since: datetime | None = None) -> int:
+    """How many incidents `listing` would show without a limit (one COUNT)."""
+    from ..incidents import lifecycle as incidents
+
+    with db.read() as session:
+        return incidents.listing_count(session, status, service, since)
 
 
 def _stream(db, query) -> Iterator[IncidentView]:  # noqa: ANN001

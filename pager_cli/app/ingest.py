@@ -63,6 +63,7 @@ from ..store import tables as m
 from ..alerts.record import Alert
 from ..errors import Conflict, UsageError
 from ..notify.console import PageMessage
+from ..severity import DEFAULT_SEVERITY
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_LATENCY = 1.0  # seconds
@@ -189,12 +190,31 @@ def for_stream(db, clock: Callable[[], datetime], on_commit: Callable[[Batch], N
     return Ingest(db, clock, on_commit, fallback=fallback, **options)
 
 
-def feed(ingest: Ingest, stream, input_format: str) -> None:  # noqa: ANN001 - a binary stream
+@dataclass(frozen=True)
+class Defaults:
+    """`trigger -` options for the trigger records that lack the field (checked
+    before the stream is read: `app.incidents.stream_defaults`)."""
+
+    severity: str = DEFAULT_SEVERITY
+    dedup_key: str | None = None
+    details: dict | None = None
+
+
+def feed(ingest: Ingest, stream, input_format: str, defaults: Defaults = Defaults()) -> None:  # noqa: ANN001, B008
     """Every record of `stream` (`alerts.stream.read_alerts`) into `ingest`, then the last batch."""
+    from ..alerts.record import UNSET_SEVERITY
     from ..alerts.stream import read_alerts
 
     add = ingest.add
+    severity, key, details = defaults.severity, defaults.dedup_key, defaults.details
     for alert in read_alerts(stream, input_format, ingest.fallback):
+        if alert.severity is UNSET_SEVERITY:
+            alert.severity = severity
+        if alert.action == "trigger" and alert.error is None:
+            if key is not None and (alert.dedup_key is None or alert.generated_key):
+                alert.dedup_key, alert.generated_key = key, False
+            if details and not alert.details:
+                alert.details = dict(details)
         add(alert)
     ingest.close()
 

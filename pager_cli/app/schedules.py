@@ -15,21 +15,24 @@ MAX_WINDOW = timedelta(days=366)
 
 @dataclass
 class OnCall:
-    schedule: str
+    schedule: str | None  # None: a user an escalation level pages directly
     user: str | None
     start: datetime | None
     end: datetime | None
     timezone: str
+    level: int | None = None  # `oncall --service`: the escalation level that pages them
 
     @classmethod
-    def of(cls, name: str, shift, timezone: str) -> "OnCall":  # noqa: ANN001 - a Shift or None
+    def of(cls, name: str, shift, timezone: str, level: int | None = None) -> "OnCall":  # noqa: ANN001 - a Shift or None
         return cls(name, shift.user if shift else None, shift.start if shift else None,
-                   shift.end if shift else None, timezone)
+                   shift.end if shift else None, timezone, level)
 
     def to_json(self, with_zone: bool = False) -> dict:
         from ..times import iso
 
         doc = {"schedule": self.schedule, "user": self.user, "shift_start": iso(self.start), "shift_end": iso(self.end)}
+        if self.level is not None:
+            doc["level"] = self.level
         if with_zone:
             doc["timezone"] = self.timezone
         return doc
@@ -162,19 +165,23 @@ def schedule_targets(targets) -> list[str]:  # noqa: ANN001
 
 
 def oncall(db, when: datetime, names: list[str], service: str | None = None) -> list[OnCall]:  # noqa: ANN001
-    """Who is on call at `when` in `names`, plus the schedules `service`'s policy
-    pages (no names and no service: every schedule)."""
+    """Who is on call at `when` in `names`; with `service`, then who each level of
+    its policy pages, level by level: the schedules' on-call users and the users it
+    targets directly (no names and no service: every schedule)."""
     from ..config import catalog
     from ..schedules.oncall import on_call
 
     with db.read() as session:
-        names = list(names)
+        if not names and not service:
+            names = catalog.schedule_names(session)
+        wanted: list[tuple[int | None, str, str]] = [(None, "schedule", n) for n in dict.fromkeys(names)]
         if service:
             svc = catalog.service(session, service)
             policy = catalog.policy(session, svc.escalation_policy)
-            for level in policy.levels if policy else ():
-                names += schedule_targets(level.targets)
-        if not names and not service:
-            names = catalog.schedule_names(session)
-        found = [(n, catalog.schedule(session, n)) for n in dict.fromkeys(names)]
-    return [OnCall.of(n, on_call(s, when), s.timezone) for n, s in found]
+            for number, level in enumerate(policy.levels if policy else ()):
+                wanted += [(number, *t.partition(":")[::2]) for t in level.targets]
+        found = {n: catalog.schedule(session, n) for _, kind, n in wanted if kind == "schedule"}
+        zone = catalog.setting(session, "timezone") or "UTC"
+    return [OnCall.of(n, on_call(found[n], when), found[n].timezone, level) if kind == "schedule"
+            else OnCall(None, n, None, None, zone, level)
+            for level, kind, n in wanted]

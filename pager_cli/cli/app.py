@@ -101,6 +101,24 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        output.line(f"pager {_package_version()}")
+        raise typer.Exit(0)
+
+
+def _package_version() -> str:
+    """The installed package's version (its metadata), else the source's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("pager-cli")
+    except metadata.PackageNotFoundError:
+        from .. import __version__
+
+        return __version__
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -108,6 +126,7 @@ def root(
     tz: Annotated[Optional[str], typer.Option("--tz", metavar="ZONE", help="IANA zone for display and for times without an offset (default: the config's timezone).")] = None,
     now: Annotated[Optional[str], typer.Option("--now", envvar="PAGER_NOW", metavar="TIME", help="Replay: take this TIME as the current time.", show_envvar=True)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Machine output: plain JSON (NDJSON for streams) on stdout.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_version)] = False,
 ) -> None:
     """On-call schedules, incidents and escalating pages, over one SQLite file.
 

@@ -72,11 +72,12 @@ class Ctx:
             self._now = self.clock().now()
         return self._now
 
-    def time(self, text: str) -> datetime:
-        """A TIME argument in UTC."""
+    def time(self, text: str, past: bool = False) -> datetime:
+        """A TIME argument in UTC; `past` (a --since): an unsigned duration such
+        as `7d` is that long ago."""
         from ..times import parse_time
 
-        return parse_time(text, self.now(), self.tz)
+        return parse_time(text, self.now(), self.tz, past=past)
 
     def close(self) -> None:
         if self._db is not None:
@@ -98,7 +99,11 @@ def get(ctx: typer.Context, json_flag: bool = False) -> Ctx:
 
 def who(by: str | None) -> str:
     """--by, else $PAGER_USER, else the login name; exit 2 when the one it takes
-    is not valid UTF-8."""
+    is not valid UTF-8; a blank --by is refused (exit 2)."""
+    if by is not None and not by.strip():
+        from ..errors import UsageError
+
+        raise UsageError("--by is blank", hint="give a name, or leave --by out for $PAGER_USER")
     if by:
         return by
     env = os.environ.get("PAGER_USER")

@@ -19,9 +19,9 @@ def trigger(
     ctx: typer.Context,
     title: Annotated[Optional[str], typer.Argument(metavar="TITLE", help="What is wrong. `-` (or no title with stdin piped) reads alerts from stdin.", show_default=False)] = None,
     service: Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="The service the alert is for (stdin: the default service).")] = None,
-    severity: Annotated[str, typer.Option("--severity", metavar="SEV", help="critical, error, warning or info (aliases such as p1 or high work).")] = "error",
-    dedup_key: Annotated[Optional[str], typer.Option("--dedup-key", metavar="KEY", help="Alerts with the same key go into one open incident (default: auto: + sha256 of the title).")] = None,
-    details: Annotated[Optional[str], typer.Option("--details", metavar="JSON", help="A JSON object stored with the incident.")] = None,
+    severity: Annotated[Optional[str], typer.Option("--severity", metavar="SEV", help="critical, error (default), warning or info (aliases such as p1 or high work); stdin: for records without one.", show_default=False)] = None,
+    dedup_key: Annotated[Optional[str], typer.Option("--dedup-key", metavar="KEY", help="Alerts with the same key go into one open incident (default: auto: + sha256 of the title); stdin: for triggers without one.")] = None,
+    details: Annotated[Optional[str], typer.Option("--details", metavar="JSON", help="A JSON object stored with the incident; stdin: for triggers without details.")] = None,
     input_format: Annotated[str, typer.Option("--input-format", metavar="FORMAT", help="stdin: auto, json or text.")] = "auto",
     batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", help="stdin: records per committed batch.", min=1)] = 500,
     batch_latency: Annotated[str, typer.Option("--batch-latency", metavar="DURATION", help="stdin: commit a partial batch after this long.")] = "1s",
@@ -35,16 +35,18 @@ def trigger(
     """
     c = get(ctx, json_)
     if title == "-" or (title is None and _stdin_piped()):
+        from ..app.incidents import stream_defaults
         from .ingest import run_stdin
 
-        raise typer.Exit(run_stdin(c, service, input_format, batch_size, batch_latency))
+        defaults = stream_defaults(severity, dedup_key, details)  # checked before stdin is read
+        raise typer.Exit(run_stdin(c, service, input_format, batch_size, batch_latency, defaults))
     if title is None:
         from ..errors import UsageError
 
         raise UsageError("trigger needs a TITLE (or `-` to read alerts from stdin)", hint='pager trigger --service payments "DB down"')
     from ..app import incidents
 
-    done = incidents.trigger(c.db(), c.now(), service, title, severity, dedup_key, details)
+    done = incidents.trigger(c.db(), c.now(), service, title, severity or "error", dedup_key, details)
     for warning in done.warnings:
         output.warn(warning)
     output.pages(done.pages, c.json)
@@ -81,6 +83,8 @@ def _transition(ctx: typer.Context, action: str, ids: list[int], key: str | None
         elif not c.json:
             output.line(f"#{r.incident.id} {r.action} by {actor}")
         output.pages(r.pages, c.json)
+        for warning in r.warnings:
+            output.warn(warning)
     output.deliveries(done.deliveries)
     if c.json:
         output.emit_json([r.incident.to_json() for r in done.done])
@@ -148,7 +152,7 @@ def list_(
     ctx: typer.Context,
     status: Annotated[str, typer.Option("--status", metavar="STATUS", help="open, triggered, acknowledged, resolved or all.")] = "open",
     service: ServiceFilter = None,
-    since: Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Only incidents created at or after this TIME.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Only incidents created at or after this TIME; `7d`: 7 days ago.")] = None,
     limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many (0: all).", min=0)] = 100,
     json_: JsonFlag = False,
 ) -> None:
@@ -156,16 +160,36 @@ def list_(
     from ..app import incidents
 
     c = get(ctx, json_)
-    start = c.time(since) if since else None
+    start = c.time(since, past=True) if since else None
     rows = incidents.listing(c.db(), status, service, start, limit)
     if c.json:
-        output.emit_json_array(r.to_json() for r in rows)  # streamed, row by row
+        shown = [0]
+
+        def counted():  # noqa: ANN202
+            for r in rows:
+                shown[0] += 1
+                yield r.to_json()
+
+        output.emit_json_array(counted())  # streamed, row by row
+        _say_hidden(c, shown[0], limit, status, service, start)
         return
     rows = list(rows)
     if not rows:
         output.say(f"No {status if status != 'all' else ''} incidents.".replace("  ", " "))
         return
     output.show(incident_table(rows, c.now(), c.tz()))
+    _say_hidden(c, len(rows), limit, status, service, start)
+
+
+def _say_hidden(c, shown: int, limit: int, status: str, service: str | None, start) -> None:  # noqa: ANN001
+    """`100 of 112 shown; --limit 0 for all` on stderr when --limit cut the list."""
+    if not limit or shown < limit:
+        return
+    from ..app import incidents
+
+    total = incidents.listing_total(c.db(), status, service, start)
+    if total > shown:
+        output.say(f"{shown} of {total} shown; --limit 0 for all")
 
 
 def incident_table(rows, now, tz):  # noqa: ANN001, ANN201

@@ -42,8 +42,11 @@ _READ_SIZE = 64 * 1024
 _PROGRESS_AFTER = 1.0  # seconds before a stream counts as long
 
 
-def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, batch_latency: str) -> int:
-    """Ingest the alerts on stdin; the exit code."""
+def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, batch_latency: str,
+              defaults=None) -> int:  # noqa: ANN001 - an app.ingest.Defaults
+    """Ingest the alerts on stdin (`defaults`: for the records that lack a field); the exit code."""
+    from ..app.ingest import Defaults
+
     from ..app.ingest import feed, for_stream
     from ..times import parse_duration
 
@@ -53,7 +56,7 @@ def run_stdin(c: Ctx, service: str | None, input_format: str, batch_size: int, b
     ingest = for_stream(c.db(), clock, report, service, by=who(None), batch_size=batch_size, latency=latency)
     gc.freeze()  # a long stream allocates much: keep the collector off what the imports made
     try:
-        feed(ingest, _stdin(ingest), input_format)
+        feed(ingest, _stdin(ingest), input_format, defaults or Defaults())
     finally:
         gc.unfreeze()
         report.stop()

@@ -16,7 +16,7 @@ _BLOCKS = " ▏▎▍▌▋▊▉█"
 
 def metrics(
     ctx: typer.Context,
-    since: Annotated[Optional[str], typer.Option("--since", help="Incidents created at or after this TIME (default: 30 days before --until).", show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Incidents created at or after this TIME; `7d`: 7 days ago (default: 30 days before --until).", show_default=False)] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Incidents created before this TIME (default: now).", show_default=False)] = None,
     service: Annotated[Optional[str], typer.Option("--service", "-s", help="Only this service.", show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")] = False,
@@ -32,7 +32,7 @@ def metrics(
     c = get(ctx, json_)
     end = c.time(until) if until else c.now()
     tz = c.tz()
-    report = app.report(c.db(), c.time(since) if since else None, end, tz, service)
+    report = app.report(c.db(), c.time(since, past=True) if since else None, end, tz, service)
     if c.json:
         output.emit_json(report.to_json())
         return

@@ -22,7 +22,7 @@ def deliveries(
     incident: Annotated[Optional[int], typer.Option("--incident", metavar="ID", help="Only this incident's deliveries.", show_default=False)] = None,
     user: Annotated[Optional[str], typer.Option("--user", metavar="U", help="Only deliveries to this user.", show_default=False)] = None,
     state: Annotated[Optional[str], typer.Option("--state", metavar="S", help="Only this state: pending, sending, sent, failed, unknown, canceled or bundled.", show_default=False)] = None,
-    since: Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Only deliveries due at or after this TIME.", show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="TIME", help="Only deliveries due at or after this TIME; `1d`: 1 day ago.", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", metavar="N", help="At most this many (0: all).", min=0)] = 100,
     json_: Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")] = False,
 ) -> None:
@@ -43,7 +43,7 @@ def deliveries(
 
     c = get(ctx, json_)
     rows = app.deliveries(c.db(), incident=incident, user=user, state=state,
-                          since=c.time(since) if since else None, limit=limit)
+                          since=c.time(since, past=True) if since else None, limit=limit)
     if c.json:
         output.emit_json(rows)
         return

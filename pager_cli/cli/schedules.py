@@ -15,6 +15,7 @@ schedules_app = typer.Typer(no_args_is_help=True, help="Validate and apply the c
 def validate(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="The YAML config file.")],
+    json_: JsonFlag = False,
 ) -> None:
     """Check a config file: print every problem with its YAML path and line (exit 2).
 
@@ -22,8 +23,25 @@ def validate(
     and about users an escalation level can reach but no contact can.
     """
     from ..app import schedules
+    from ..errors import ConfigError
 
-    done = schedules.validate(file, get(ctx).now())
+    c = get(ctx, json_)
+    try:
+        done = schedules.validate(file, c.now())
+    except ConfigError as e:
+        if not c.json:
+            raise
+        output.emit_json(e.located)
+        output.error(e.message, e.hint)
+        raise typer.Exit(e.exit_code) from None
+    if c.json:
+        from ..times import iso
+
+        output.emit_json({"file": file, "ok": True, "users": done.users, "schedules": done.schedules,
+                          "escalation_policies": done.policies, "services": done.services,
+                          "warnings": done.warnings,
+                          "gaps": [{"schedule": n, "start": iso(s), "end": iso(e)} for n, _z, s, e in done.gaps]})
+        return
     for warning in done.warnings:
         output.warn(warning)
     for name, zone_name, start, end in done.gaps:
@@ -176,7 +194,7 @@ def override_remove(
 def oncall(
     ctx: typer.Context,
     schedules: Annotated[Optional[list[str]], typer.Argument(metavar="[SCHEDULE]...", help="Schedules (default: all).", show_default=False)] = None,
-    service: Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="The schedules that service's escalation policy pages.")] = None,
+    service: Annotated[Optional[str], typer.Option("--service", "-s", metavar="SERVICE", help="Who that service's escalation policy pages, level by level (schedules and users).")] = None,
     at: Annotated[Optional[str], typer.Option("--at", metavar="TIME", help="Ask about this TIME instead of now.")] = None,
     json_: JsonFlag = False,
 ) -> None:
@@ -190,12 +208,15 @@ def oncall(
         output.emit_json([d.to_json() for d in docs])
         return
     if not docs:
-        output.say("No schedules yet: `pager schedules apply FILE` defines them.")
+        output.say(f"Service {service} has no escalation policy: nobody is paged." if service
+                   else "No schedules yet: `pager schedules apply FILE` defines them.")
         return
     tz = c.tz()
-    grid = output.table("Schedule", "On call", "Since", "Until", fold=("Schedule", "On call"))
+    levels = ("Level",) if service else ()
+    grid = output.table(*levels, "Schedule", "On call", "Since", "Until", fold=("Schedule", "On call"))
     for d in docs:
-        grid.add_row(output.literal(d.schedule), output.literal(d.user or "— nobody"),
+        level = (("—" if d.level is None else str(d.level)),) if service else ()
+        grid.add_row(*level, output.literal(d.schedule or "— (direct)"), output.literal(d.user or "— nobody"),
                      output.local_time(d.start, tz), output.local_time(d.end, tz))
     output.show(grid)
 

@@ -198,6 +198,7 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
     want = {kind.name: kind.desired(config) for kind in KINDS}
     have = {kind.name: _stored(conn, kind) for kind in KINDS}
     changes = Changes()
+    _remove_stale_overrides(conn, want, changes)
     # Removals first, last kind first (services before the policies they name),
     # then writes in order, so unique routing keys can move between services.
     for kind in reversed(KINDS):
@@ -221,3 +222,18 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
     rearm(session, now)  # open incidents follow their service's policy as it is now
     forget(session)
     return changes
+
+
+def _remove_stale_overrides(conn: Connection, want: dict[str, dict[str, dict[str, Any]]], changes: Changes) -> None:
+    """Command-line overrides whose user or schedule the config no longer has go,
+    each reported: a removed user must not be paged through one."""
+    t = m.schedule_overrides
+    stale = sa.or_(t.c.user.not_in(list(want["user"])), t.c.schedule.not_in(list(want["schedule"])))
+    rows = conn.execute(sa.select(t.c.id, t.c.schedule, t.c.user).where(t.c.source != "config", stale)
+                        .order_by(t.c.id)).all()
+    if not rows:
+        return
+    conn.execute(sa.delete(t).where(t.c.id.in_([r.id for r in rows])))
+    for r in rows:
+        gone = "user" if r.user not in want["user"] else "schedule"
+        changes.removed.append(f"override {r.id} ({r.user} in schedule {r.schedule}: its {gone} was removed)")

@@ -67,7 +67,8 @@ def load_config_text(text: str, path: str = "<string>", *, env: Mapping[str, str
         unique = sorted(dict.fromkeys(problems), key=lambda p: p[0])
         lines = [f"{path}:{line}: {where + ': ' if where else ''}{doc.conceal(message)}"
                  for line, where, message in unique]
-        raise ConfigError(f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {path}", lines)
+        located = [{"line": line, "path": where, "message": doc.conceal(message)} for line, where, message in unique]
+        raise ConfigError(f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {path}", lines, located=located)
     config._source = path
     config._lines = doc.lines
     return config

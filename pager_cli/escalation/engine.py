@@ -40,6 +40,7 @@ class Event:
     user: str | None = None
     level: int | None = None
     page: PageMessage | None = None
+    reason: str | None = None  # "unassigned": why the level paged nobody
 
     def line(self) -> str:
         if self.page is not None:
@@ -142,7 +143,8 @@ def enter_level(session: Session, incident: m.Incident, policy: catalog.Policy, 
         text = f"unassigned: {why}" if not found.users else why
         add_timeline(session, incident.id, reached_at, "reassigned", text)
         if not found.users:
-            events.append(Event("unassigned", incident.id, reached_at, f"{incident.service}: level {level} {text}", level=level))
+            events.append(Event("unassigned", incident.id, reached_at, f"{incident.service}: level {level} {text}",
+                                level=level, reason=why))
     return events
 
 

@@ -240,9 +240,28 @@ def listing(session: Session, status: str = "open", service: str | None = None, 
 def listing_query(status: str = "open", service: str | None = None, since: datetime | None = None,
                   limit: int = 100):  # noqa: ANN201 - a select of Incident
     """The query of `listing` (to stream its rows); UsageError for an unknown status."""
+    query = _listed(select(m.Incident), status, service, since).order_by(col(m.Incident.id).desc())
+    if limit:
+        query = query.limit(limit)
+    return query
+
+
+def listing_count(session: Session, status: str = "open", service: str | None = None,
+                  since: datetime | None = None) -> int:
+    """How many incidents `listing_query` finds without a limit: one COUNT query."""
+    return session.exec(_listed(select(func.count()).select_from(m.Incident), status, service, since)).one()
+
+
+def service_known(session: Session, name: str) -> bool:
+    """Whether `name` is a service of the config or of some stored incident."""
+    if catalog.find_service(session, name) is not None:
+        return True
+    return session.exec(select(m.Incident.id).where(m.Incident.service == name).limit(1)).first() is not None
+
+
+def _listed(query, status: str, service: str | None, since: datetime | None):  # noqa: ANN001, ANN202
     if status not in STATUS_FILTERS:
         raise UsageError(f"unknown status {status!r}", hint="one of " + ", ".join(STATUS_FILTERS))
-    query = select(m.Incident)
     statuses = STATUS_FILTERS[status]
     if statuses:
         query = query.where(col(m.Incident.status).in_(statuses))
@@ -250,9 +269,6 @@ def listing_query(status: str = "open", service: str | None = None, since: datet
         query = query.where(m.Incident.service == service)
     if since is not None:
         query = query.where(m.Incident.created_at >= since)
-    query = query.order_by(col(m.Incident.id).desc())
-    if limit:
-        query = query.limit(limit)
     return query
 
 
