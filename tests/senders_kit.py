@@ -41,6 +41,18 @@ services:
   shop:
     escalation_policy: main
     routing_key: e93facc04764012d7bfb002500d5d1a6
+  builds:
+    escalation_policy: main
+    routing_key: a0000000aa0000a0a000aa0a0a0aa000
+  pipeline:
+    escalation_policy: main
+    routing_key: 737ea619db564d41bd9824063e1f6b08
+  ruby:
+    escalation_policy: main
+    routing_key: CHANGE_THIS
+  am-pagerduty:
+    escalation_policy: main
+    routing_key: dummykey_length_is_32_characters
   grouped:
     escalation_policy: main
     dedup: service

@@ -40,7 +40,7 @@ class Alert:
 
     record: int
     line: int
-    action: str  # "trigger" | "acknowledge" | "resolve"
+    action: str  # "trigger" | "acknowledge" | "resolve" | "change" (context, never an incident)
     service: str | None
     routing_key: str | None
     title: str | None

@@ -31,7 +31,10 @@ Within a batch, records apply in stream order:
   resolution closes the key, so a later trigger in the batch opens a new
   incident. A key with no open incident is `ignored`, and so is the
   acknowledgement of an incident already acknowledged. A resolution the
-  service forbids (`require_ack_before_resolve`) is an error record.
+  service forbids (`require_ack_before_resolve`) is an error record;
+- a change event (PagerDuty's `/v2/change/enqueue`) opens nothing and pages
+  no one: it adds a `change` entry to each open incident of its service and
+  answers `ignored`.
 
 So a batch costs a handful of statements: the services, one SELECT of the open
 incidents of its keys per service, the two executemany writes, and a few ORM
@@ -243,6 +246,9 @@ class _Apply:
         for alert, result, target in zip(alerts, results, routed):
             if target is None:
                 continue
+            if alert.action == "change":
+                self.change(target[0].name, target[2], result)
+                continue
             state = open_now.get(target[1])
             if alert.action == "trigger":
                 if state is None:
@@ -290,6 +296,9 @@ class _Apply:
                     continue
                 name = svc.name
             title = clean_title(alert.title) if alert.title else ""
+            if alert.action == "change":  # no key: it concerns every open incident of the service
+                routed.append((svc, (name, None), title))
+                continue
             key = dedup_key_for(svc, title, alert.dedup_key)
             result.dedup_key = key
             routed.append((svc, (name, key), title))
@@ -332,6 +341,18 @@ class _Apply:
         result.action, result.incident = outcome.action, incident.id
         state[1] = incident.status
         return True
+
+    def change(self, service: str, text: str, result: Result) -> None:
+        """A change event: a `change` entry on each open incident of `service`
+        (those opened earlier in the batch too); it answers `ignored`."""
+        self.open_new()
+        self.write_alerts()
+        query = select(_INCIDENT.c.id).where(_INCIDENT.c.service == service, m.is_open()).order_by(_INCIDENT.c.id)
+        ids = self.session.connection().execute(query).scalars().all()
+        if ids:
+            rows = [(incident_id, self.stamp, "change", None, text) for incident_id in ids]
+            _executemany(self.session, _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
+        result.action = "ignored"
 
     def open_new(self) -> None:
         """Open the incidents gathered so far, with `incidents.open_incidents`."""

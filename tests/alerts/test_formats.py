@@ -194,9 +194,10 @@ def test_pagerduty_trigger_without_dedup_key_gets_one():
     assert first.details == {"source": "h"}
 
 
-def test_pagerduty_body_without_event_action_is_a_trigger():
+def test_pagerduty_body_without_event_action_is_a_change_event():
     [alert] = read(ndjson({"routing_key": "rk", "payload": {"summary": "x"}}))
-    assert alert.action == "trigger" and alert.routing_key == "rk" and alert.severity == "error"
+    assert alert.action == "change" and alert.routing_key == "rk" and alert.title == "x"
+    assert alert.dedup_key is None
 
 
 @pytest.mark.parametrize(
