@@ -110,6 +110,14 @@ def object_field(value: Any, field_name: str) -> dict:
     return value
 
 
+def details_field(value: Any, field_name: str) -> dict:
+    """Details: a JSON object, or a string kept as `{"text": …}` (GoAlert, the
+    PagerDuty v1 examples send one); missing or empty is none."""
+    if isinstance(value, str):
+        return {"text": value} if value else {}
+    return object_field(value, field_name)
+
+
 def severity_field(value: Any, warnings: list[str]) -> str:
     """A severity; an unknown one is `error` with a warning, never a bad record."""
     if value is None or value == "":

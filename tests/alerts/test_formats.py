@@ -407,7 +407,7 @@ def test_records_of_tries_the_formats_in_order():
     assert am.dedup_key.startswith("am:") and am.title == "A"
     [pd] = records_of({"event_action": "resolve", "dedup_key": "k", "title": "ignored", "service": "s"})
     assert (pd.action, pd.service, pd.title, pd.dedup_key) == ("resolve", None, None, "k")
-    assert [f.__name__.rsplit(".", 1)[1] for f in FORMATS] == ["alertmanager", "pagerduty", "generic"]
+    assert [f.__name__.rsplit(".", 1)[1] for f in FORMATS] == ["alertmanager", "pagerduty_v1", "pagerduty", "generic"]
 
 
 def test_records_of_a_value_that_is_not_an_object_or_array():
