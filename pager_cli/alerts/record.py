@@ -50,6 +50,9 @@ class Alert:
     warnings: list[str]
     error: str | None = None
     generated_key: bool = False
+    # Alertmanager-shaped bodies only: the body's `receiver`, a service name
+    # to try when the alert has no `service` label ("" when the body has none).
+    receiver: str | None = None
 
 
 class BadRecord(Exception):

@@ -42,11 +42,15 @@ statements per new incident or transition, which are rare next to duplicates.
 
 Routing: a record's service is the one it names; a PagerDuty record's routing
 key selects the service with that `routing_key`, else the service of that
-name. A record that names no service, names an unknown one, or carries an
-unknown routing key goes to the fallback service (`--service`, else the
-config's `default_service`), with a warning when it named something; with no
-fallback it is an error record. Messages never show a routing key (like the
-config's own messages): it may be a secret.
+name; an alert of an Alertmanager-shaped body with no known `service` label
+goes to the service named like the body's `receiver`. A record that names no
+service, names an unknown one, or carries an unknown routing key goes to the
+fallback service (`--service`, else the config's `default_service`), with a
+warning when it named something, or when it is an Alertmanager alert (it
+lands somewhere it did not name); with no fallback it is an error record.
+Each warning is given once per stream (on the first record it concerns), so
+a flood of alerts from one misrouted sender says so once. Messages never
+show a routing key (like the config's own messages): it may be a secret.
 """
 
 from __future__ import annotations
@@ -146,6 +150,7 @@ class Ingest:
         self._monotonic = monotonic
         self._pending: list[Alert] = []
         self._first_at = 0.0
+        self._warned: set[str] = set()  # the routing warnings given so far in this stream
 
     def add(self, alert: Alert) -> None:
         """Queue one record; commit when the batch is full or due."""
@@ -169,7 +174,7 @@ class Ingest:
             return
         alerts, self._pending = self._pending, []
         now = self.clock()
-        batch = apply_batch(self.db, now, alerts, fallback=self.fallback, by=self.by)
+        batch = apply_batch(self.db, now, alerts, fallback=self.fallback, by=self.by, warned=self._warned)
         if any(r.action in SENDS for r in batch.results):
             from .tick import send_due
 
@@ -202,14 +207,19 @@ def feed(ingest: Ingest, stream, input_format: str) -> None:  # noqa: ANN001 - a
 
 
 def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None = None,  # noqa: ANN001
-                by: str | None = None) -> Batch:
-    """Apply `alerts` in order in one write transaction; their outcomes, once committed."""
+                by: str | None = None, warned: set[str] | None = None) -> Batch:
+    """Apply `alerts` in order in one write transaction; their outcomes, once
+    committed. `warned` holds the routing warnings already given in the
+    stream: they are not repeated (the set grows with the new ones)."""
     results = [Result(a.record, a.line, "error", None, None, a.error, a.warnings) for a in alerts]
     batch = Batch(results, [])
     if all(a.error is not None for a in alerts):
         return batch
+    given = set() if warned is None else set(warned)
     with db.write() as session:
-        _Apply(session, now, fallback, by, batch).run(alerts)
+        _Apply(session, now, fallback, by, batch, given).run(alerts)
+    if warned is not None:
+        warned |= given  # only once the batch is committed
     return batch
 
 
@@ -227,8 +237,10 @@ class _New:
 class _Apply:
     """One batch, inside its transaction."""
 
-    def __init__(self, session, now: datetime, fallback: str | None, by: str | None, batch: Batch):  # noqa: ANN001
+    def __init__(self, session, now: datetime, fallback: str | None, by: str | None, batch: Batch,  # noqa: ANN001
+                 warned: set[str]):
         self.session = session
+        self.warned = warned
         self.now = now
         self.fallback = fallback
         self.by = by
@@ -290,7 +302,7 @@ class _Apply:
             name = alert.service
             svc = services.get(name) if name is not None else None
             if svc is None:
-                svc = _route(alert, services, by_routing_key, self.fallback, result)
+                svc = _route(alert, services, by_routing_key, self.fallback, result, self.warned)
                 if svc is None:
                     routed.append(None)
                     continue
@@ -386,9 +398,10 @@ class _Apply:
 
 
 def _route(alert: Alert, services: dict[str, Row], by_routing_key: dict[str, Row],
-           fallback: str | None, result: Result) -> Row | None:
+           fallback: str | None, result: Result, warned: set[str]) -> Row | None:
     """The service of a record that names no known one; None, with the reason
-    in `result.error`, when there is none."""
+    in `result.error`, when there is none. A warning already in `warned` is
+    not given again."""
     if alert.service is None and alert.routing_key is not None:
         svc = by_routing_key.get(alert.routing_key) or services.get(alert.routing_key)
         if svc is not None:
@@ -398,9 +411,17 @@ def _route(alert: Alert, services: dict[str, Row], by_routing_key: dict[str, Row
         what = None
     else:
         what = f"unknown service {alert.service!r}"
+    if alert.receiver is not None:  # an Alertmanager alert: its receiver, and it always says where it went
+        svc = services.get(alert.receiver) if alert.receiver else None
+        if svc is not None:
+            if what:
+                _warn(result, warned, f"{what}: sent to {svc.name}, the service named like the receiver")
+            return svc
+        what = (what + ", " if what else "no service label, ") + (
+            f"no service named like the receiver {alert.receiver!r}" if alert.receiver else "no receiver")
     if fallback is not None and fallback in services:
         if what:
-            result.warnings = result.warnings + [f"{what}: sent to {fallback}"]
+            _warn(result, warned, f"{what}: sent to {fallback}")
         return services[fallback]
     if what is None:
         result.error = "no service (name one in the record, with --service, or as default_service in the config)"
@@ -409,6 +430,13 @@ def _route(alert: Alert, services: dict[str, Row], by_routing_key: dict[str, Row
     else:
         result.error = f"{what} (and no default_service in the config)"
     return None
+
+
+def _warn(result: Result, warned: set[str], text: str) -> None:
+    """A warning on `result`, unless the stream had it already."""
+    if text not in warned:
+        warned.add(text)
+        result.warnings = result.warnings + [text]
 
 
 # --------------------------------------------------------------------------

@@ -42,9 +42,9 @@ def test_alertmanager_fixture_as_it_is():
     json.dumps(first.details, allow_nan=False)
 
 
-def test_alertmanager_fixture_takes_the_default_service():
+def test_alertmanager_fixture_leaves_the_default_service_to_the_router():
     alerts = read(fixture("alertmanager-firing.json"), service="catch-all")
-    assert [a.service for a in alerts] == ["catch-all", "catch-all"]
+    assert [(a.service, a.receiver) for a in alerts] == [(None, 'goalert')] * 2
 
 
 @pytest.mark.parametrize("indent", [None, 2])
@@ -144,7 +144,8 @@ def test_alertmanager_resolved_service_and_alertname_title():
     )
     first, second = read(json.dumps(body), service="catch-all")
     assert (first.action, first.service, first.title, first.severity) == ("resolve", "payments", "DiskFull", "warning")
-    assert (second.action, second.service, second.severity) == ("trigger", "catch-all", "critical")
+    assert (second.action, second.service, second.severity) == ("trigger", None, "critical")
+    assert first.receiver == second.receiver == ""  # the body names none
     assert first.dedup_key == "am:" + alertmanager_fingerprint(
         {"alertname": "DiskFull", "service": "payments", "severity": "warning"}
     )
@@ -370,7 +371,7 @@ def test_records_of_an_alertmanager_body_gives_one_record_per_alert():
     assert [(a.record, a.line, a.action, a.error) for a in alerts] == [(0, 7, "trigger", None), (0, 7, "trigger", None)]
     assert [a.dedup_key for a in alerts] == ["am:791cec13fcba0368", "am:8df98227bdd81384"]
     assert [a.title for a in alerts] == ["Instance 127.0.0.1:9090 down", "Instance localhost:9090 down"]
-    assert [a.service for a in alerts] == ["catch-all", "catch-all"]
+    assert [a.service for a in alerts] == [None, None]  # routed later: labels.service, receiver, default
 
 
 def test_records_of_an_array_of_pagerduty_events_gives_each():
