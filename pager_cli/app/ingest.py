@@ -30,8 +30,13 @@ Within a batch, records apply in stream order:
 - acknowledge and resolve go through the state machine in `incidents`; a
   resolution closes the key, so a later trigger in the batch opens a new
   incident. A key with no open incident is `ignored`, and so is the
-  acknowledgement of an incident already acknowledged. A resolution the
-  service forbids (`require_ack_before_resolve`) is an error record;
+  acknowledgement of an incident already acknowledged. A resolution of an
+  incident nobody acknowledged, in a service that requires it
+  (`require_ack_before_resolve`), is kept on the timeline (`held`: resolved
+  by the source; needs an acknowledgement) and `ignored`: escalation goes on
+  until a human acknowledges;
+- an alert more severe than its open incident raises the incident's severity
+  (a `severity` timeline entry); a less severe one never lowers it;
 - a change event (PagerDuty's `/v2/change/enqueue`) opens nothing and pages
   no one: it adds a `change` entry to each open incident of its service and
   answers `ignored`.
@@ -69,6 +74,7 @@ from ..store import tables as m
 from ..alerts.record import Alert
 from ..errors import Conflict, UsageError
 from ..notify.console import PageMessage
+from ..severity import SEVERITIES
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_LATENCY = 1.0  # seconds
@@ -80,7 +86,7 @@ _INCIDENT = m.Incident.__table__
 _TIMELINE = m.TimelineEntry.__table__
 # The open incidents of some keys of one service. The statuses are rendered
 # literally, so that SQLite may use the partial index on open keys.
-_OPEN_KEYS = select(_INCIDENT.c.id, _INCIDENT.c.dedup_key, _INCIDENT.c.status).where(
+_OPEN_KEYS = select(_INCIDENT.c.id, _INCIDENT.c.dedup_key, _INCIDENT.c.status, _INCIDENT.c.severity).where(
     _INCIDENT.c.service == bindparam("b_service"),
     _INCIDENT.c.dedup_key.in_(bindparam("b_keys", expanding=True)),
     m.is_open(),
@@ -95,6 +101,10 @@ _ADD_ALERTS = (
 _ADD_ALERTS_COLUMNS = ("b_count", "b_at", "b_id")
 _ADD_ENTRIES = insert(_TIMELINE)
 _ADD_ENTRIES_COLUMNS = ("incident_id", "at", "kind", "by", "text")
+_RAISE = update(_INCIDENT).where(_INCIDENT.c.id == bindparam("b_id")).values(severity=bindparam("b_severity"))
+_RAISE_COLUMNS = ("b_severity", "b_id")
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}  # 0 is the most severe
+HELD = "resolved by the source; needs an acknowledgement"
 
 
 @dataclass(slots=True)
@@ -247,7 +257,8 @@ class _Apply:
         self.batch = batch
         self.stamp = _stored_instant(session, now)
         self.counts: dict = {}  # incident id (or _New) → alerts added
-        self.entries: list[tuple] = []  # (incident id or _New, title) of each `alert` timeline entry
+        self.entries: list[tuple] = []  # (incident id or _New, kind, text) of the alerts' timeline entries
+        self.raised: dict = {}  # incident id (or _New) → the severity it is raised to
         self.new: list[_New] = []  # gathered, not opened yet
 
     def run(self, alerts: list[Alert]) -> None:
@@ -267,14 +278,17 @@ class _Apply:
                     svc, where, title = target
                     new = _New((svc, title, alert.severity, where[1], alert.details), result)
                     self.new.append(new)
-                    open_now[where] = [new, "triggered"]
+                    open_now[where] = [new, "triggered", alert.severity]
                     result.action = "created"
                     continue
                 ref = state[0]
                 if ref.__class__ is _New and ref.id is not None:  # opened since
                     ref = state[0] = ref.id
                 counts[ref] = counts.get(ref, 0) + 1
-                entries.append((ref, target[2]))
+                entries.append((ref, "alert", target[2]))
+                if _RANK.get(alert.severity, 9) < _RANK.get(state[2], 9):
+                    entries.append((ref, "severity", f"raised from {state[2]} to {alert.severity}"))
+                    self.raised[ref] = state[2] = alert.severity
                 result.action = "deduplicated"
                 if ref.__class__ is _New:
                     ref.results.append(result)
@@ -282,7 +296,7 @@ class _Apply:
                     result.incident = ref
             elif state is None:
                 result.action = "ignored"
-            elif self.transition(alert.action, state, result) and state[1] == "resolved":
+            elif self.transition(alert.action, state, result, target[0]) and state[1] == "resolved":
                 del open_now[target[1]]
         self.open_new()
         self.write_alerts()
@@ -321,23 +335,27 @@ class _Apply:
         return routed, wanted
 
     def find_open(self, wanted: dict[str, set[str]]) -> dict[tuple[str, str], list]:
-        """The open incidents of those keys: (service, key) → [id, status]."""
+        """The open incidents of those keys: (service, key) → [id, status, severity]."""
         found: dict[tuple[str, str], list] = {}
         connection = self.session.connection()
         for name, keys in wanted.items():
             keys = list(keys)
             for start in range(0, len(keys), _KEYS_PER_SELECT):
-                for incident_id, key, status in _open_keys(connection, name, keys[start:start + _KEYS_PER_SELECT]):
-                    found[(name, key)] = [incident_id, status]
+                for incident_id, key, status, severity in _open_keys(connection, name, keys[start:start + _KEYS_PER_SELECT]):
+                    found[(name, key)] = [incident_id, status, severity]
         return found
 
-    def transition(self, action: str, state: list, result: Result) -> bool:
-        """Acknowledge or resolve the open incident of `state` ([id, status]),
-        updating `state`; whether anything changed."""
+    def transition(self, action: str, state: list, result: Result, svc: Row) -> bool:
+        """Acknowledge or resolve the open incident of `state` ([id, status,
+        severity]) in service `svc`, updating `state`; whether anything changed."""
         self.open_new()
         self.write_alerts()  # the alerts so far come first in the timeline
         ref = state[0]
         incident = incidents.get(self.session, ref.id if ref.__class__ is _New else ref)
+        if action == "resolve" and incident.status == "triggered" and svc.require_ack_before_resolve:
+            self.entries.append((incident.id, "held", HELD))
+            result.action, result.incident = "ignored", incident.id
+            return False
         try:
             if action == "acknowledge":
                 outcome = incidents.acknowledge(self.session, self.now, incident, self.by)
@@ -391,10 +409,15 @@ class _Apply:
             _executemany(self.session, _ADD_ALERTS, _ADD_ALERTS_COLUMNS, rows)
             self.counts.clear()
         if self.entries:
-            rows = [(ref.id if ref.__class__ is _New else ref, stamp, "alert", None, title)
-                    for ref, title in self.entries]
+            rows = [(ref.id if ref.__class__ is _New else ref, stamp, kind, None, text)
+                    for ref, kind, text in self.entries]
             _executemany(self.session, _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
             self.entries.clear()
+        if self.raised:
+            rows = [(severity, ref.id if ref.__class__ is _New else ref) for ref, severity in self.raised.items()]
+            _executemany(self.session, _RAISE, _RAISE_COLUMNS, rows)
+            self.raised.clear()
+            self.session.expire_all()  # the incidents loaded so far hold the old severity
 
 
 def _route(alert: Alert, services: dict[str, Row], by_routing_key: dict[str, Row],
