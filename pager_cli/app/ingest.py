@@ -75,6 +75,7 @@ from ..alerts.record import Alert
 from ..errors import Conflict, UsageError
 from ..notify.console import PageMessage
 from ..severity import SEVERITIES
+from .routing import route_unnamed
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_LATENCY = 1.0  # seconds
@@ -316,7 +317,7 @@ class _Apply:
             name = alert.service
             svc = services.get(name) if name is not None else None
             if svc is None:
-                svc = _route(alert, services, by_routing_key, self.fallback, result, self.warned)
+                svc = route_unnamed(alert, services, by_routing_key, self.fallback, result, self.warned)
                 if svc is None:
                     routed.append(None)
                     continue
@@ -418,48 +419,6 @@ class _Apply:
             _executemany(self.session, _RAISE, _RAISE_COLUMNS, rows)
             self.raised.clear()
             self.session.expire_all()  # the incidents loaded so far hold the old severity
-
-
-def _route(alert: Alert, services: dict[str, Row], by_routing_key: dict[str, Row],
-           fallback: str | None, result: Result, warned: set[str]) -> Row | None:
-    """The service of a record that names no known one; None, with the reason
-    in `result.error`, when there is none. A warning already in `warned` is
-    not given again."""
-    if alert.service is None and alert.routing_key is not None:
-        svc = by_routing_key.get(alert.routing_key) or services.get(alert.routing_key)
-        if svc is not None:
-            return svc
-        what = "unknown routing key"  # never shown: it may be a secret
-    elif alert.service is None:
-        what = None
-    else:
-        what = f"unknown service {alert.service!r}"
-    if alert.receiver is not None:  # an Alertmanager alert: its receiver, and it always says where it went
-        svc = services.get(alert.receiver) if alert.receiver else None
-        if svc is not None:
-            if what:
-                _warn(result, warned, f"{what}: sent to {svc.name}, the service named like the receiver")
-            return svc
-        what = (what + ", " if what else "no service label, ") + (
-            f"no service named like the receiver {alert.receiver!r}" if alert.receiver else "no receiver")
-    if fallback is not None and fallback in services:
-        if what:
-            _warn(result, warned, f"{what}: sent to {fallback}")
-        return services[fallback]
-    if what is None:
-        result.error = "no service (name one in the record, with --service, or as default_service in the config)"
-    elif fallback is not None:
-        result.error = f"{what}, and the default service {fallback!r} does not exist"
-    else:
-        result.error = f"{what} (and no default_service in the config)"
-    return None
-
-
-def _warn(result: Result, warned: set[str], text: str) -> None:
-    """A warning on `result`, unless the stream had it already."""
-    if text not in warned:
-        warned.add(text)
-        result.warnings = result.warnings + [text]
 
 
 # --------------------------------------------------------------------------
