@@ -360,15 +360,14 @@ def test_batches_commit_when_full_or_when_the_first_record_is_old(setup, db):
     assert [r.alert_count for r in incidents(db)] == [1] * 6
 
 
-def test_require_ack_before_resolve_fails_that_record_only(setup, db):
+def test_require_ack_before_resolve_holds_the_sources_resolve(setup, db):
     s = {"service": "strict", "title": "needs an ack", "dedup_key": "s"}
     stream = ndjson([s, {**s, "action": "resolve"}, {**s, "action": "ack"}, {**s, "action": "resolve"}])
     code, docs, err = ingest(setup, stream)
-    assert code == 1
-    assert docs[1] == out(2, "error", None, "s",
-                          "cannot resolve incident #1: service strict requires an acknowledgement first")
-    assert [d["action"] for d in docs] == ["created", "error", "acknowledged", "resolved"]
-    assert "Error: record 2 (line 2): cannot resolve incident #1" in err
+    assert code == 0, err
+    assert docs[1] == out(2, "ignored", 1, "s")
+    assert [d["action"] for d in docs] == ["created", "ignored", "acknowledged", "resolved"]
+    assert ("held", "resolved by the source; needs an acknowledgement") in timeline(db, 1)
     assert incidents(db)[0].status == "resolved"
 
 

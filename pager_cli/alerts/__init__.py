@@ -7,7 +7,7 @@ routing key is carried as given and resolved against the services later.
   shares;
 - `json_strict`: JSON text → values, strictly (what standard JSON can carry
   back), for stdin and for any other JSON the user hands us;
-- `generic`, `pagerduty`, `alertmanager`: one module per format, each turning
+- `generic`, `pagerduty`, `pagerduty_v1`, `alertmanager`: one module per format, each turning
   one parsed object into its records;
 - `documents`: one parsed JSON document → its records, in one ordered table
   of the formats;

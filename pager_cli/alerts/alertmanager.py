@@ -1,11 +1,15 @@
-"""The Prometheus Alertmanager webhook format.
+"""The Prometheus Alertmanager webhook format, and the bodies shaped like it.
 
-A body with `"version": "4"` (or the number 4) and an `alerts` list gives
+A body with an `alerts` list and `"version": "4"` (Alertmanager), `"version":
+"1"` (Grafana's webhook: the same shape plus `orgId`, `state`, `message`…;
+either may be a number), or no `version` at all when its first alert is an
+object with `labels` (GoAlert's test body, hand-written ones) gives
 one record per alert: `firing` triggers and `resolved` resolves (an alert
 without a status takes the body's); dedup key `am:<fingerprint>`, computed
 as Alertmanager does when missing; title `annotations.summary` else
-`labels.alertname`; service `labels.service` else the default; severity
-`labels.severity`. A bad alert is a bad record and does not stop the others.
+`labels.alertname`; service `labels.service`, with the body's `receiver`
+carried along for the caller to route by (then `--service`, then the
+config's default service); severity `labels.severity`. A bad alert is a bad record and does not stop the others.
 """
 
 from __future__ import annotations
@@ -41,25 +45,38 @@ def alertmanager_fingerprint(labels: dict[str, str]) -> str:
     return f"{h:016x}"
 
 
+_VERSIONS = ("4", "1")  # Alertmanager's, Grafana's
+_EXTRA = ("startsAt", "endsAt", "generatorURL", "silenceURL", "dashboardURL", "panelURL", "values", "valueString")
+
+
 def matches(obj: dict) -> bool:
-    """Whether an object is an Alertmanager webhook body."""
+    """Whether an object is an Alertmanager-shaped webhook body."""
+    alerts = obj.get("alerts")
+    if not isinstance(alerts, list):
+        return False
     version = obj.get("version")
-    return (version == "4" or (type(version) is int and version == 4)) and isinstance(obj.get("alerts"), list)
+    if version is None:
+        return bool(alerts) and isinstance(alerts[0], dict) and "labels" in alerts[0]
+    if type(version) is int:
+        version = str(version)
+    return version in _VERSIONS
 
 
-def records(body: dict, line: int, default_service: str | None) -> list[Alert]:
+def records(body: dict, line: int, default_service: str | None = None) -> list[Alert]:
     """One record per alert of the body, in order (a bad record for a bad
-    alert)."""
+    alert). The default service is not used: the caller routes."""
     out = []
+    receiver = body.get("receiver")
+    receiver = receiver.strip() if isinstance(receiver, str) else ""
     for index, alert in enumerate(body["alerts"], 1):
         try:
-            out.append(_alert(alert, body, line, default_service))
+            out.append(_alert(alert, body, line, receiver))
         except BadRecord as e:
             out.append(bad_record(line, f"Alertmanager alert {index}: {e}"))
     return out
 
 
-def _alert(alert: Any, body: dict, line: int, default_service: str | None) -> Alert:
+def _alert(alert: Any, body: dict, line: int, receiver: str) -> Alert:
     if not isinstance(alert, dict):
         raise BadRecord(f"is {kind_of(alert)}, not an object")
     warnings: list[str] = []
@@ -89,12 +106,12 @@ def _alert(alert: Any, body: dict, line: int, default_service: str | None) -> Al
         title = title_field(labels.get("alertname"), "labels.alertname", warnings)
     if title is None and action == "trigger":
         raise BadRecord("missing title (no annotations.summary or labels.alertname)")
-    service = name_field(labels.get("service"), "labels.service") or default_service
+    service = name_field(labels.get("service"), "labels.service")
     severity = severity_field(labels.get("severity"), warnings)
     details: dict[str, Any] = {"labels": labels, "annotations": annotations}
-    for name in ("startsAt", "endsAt", "generatorURL"):
-        if alert.get(name) is not None:
+    for name in _EXTRA:
+        if alert.get(name) not in (None, ""):
             details[name] = alert[name]
     if body.get("externalURL") is not None:
         details["externalURL"] = body["externalURL"]
-    return Alert(0, line, action, service, None, title, severity, dedup_key, details, warnings)
+    return Alert(0, line, action, service, None, title, severity, dedup_key, details, warnings, receiver=receiver)

@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from . import alertmanager, generic, pagerduty
+from . import alertmanager, generic, pagerduty, pagerduty_v1
 from .record import Alert, bad_record, kind_of
 
-# The formats in the order they are tried. Each module has `matches(obj)`
+# The formats in the order they are tried (PagerDuty v1 before v2: a v1 body
+# from Alertmanager also carries v2's `event_action` and `payload`, empty). Each module has `matches(obj)`
 # and `records(obj, line, default_service)`, the list of an object's records.
-FORMATS = (alertmanager, pagerduty, generic)
+FORMATS = (alertmanager, pagerduty_v1, pagerduty, generic)
 _TABLE = tuple((fmt.matches, fmt.records) for fmt in FORMATS)
 
 

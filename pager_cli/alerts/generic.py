@@ -3,7 +3,10 @@
 Any object that is no other format is read as `{"service", "title" (or
 "summary"), "severity", "dedup_key", "details", "action"}`: the action is
 trigger by default, else ack, acknowledge, resolve or resolved (and their
-other tenses). Without a service it takes the default, else stays None for
+other tenses). GoAlert's generic form reads the same: `summary`, `details`
+as a string (kept as `{"text": …}`), `action: close` (a resolve), `dedup` as
+the dedup key when there is no `dedup_key`, and its `meta` object kept in the
+details. Without a service it takes the default, else stays None for
 the caller to route.
 
 A plain-text line is a trigger with that line as its title; it needs the
@@ -19,10 +22,10 @@ from .record import (
     BadRecord,
     bad_record,
     clip_title,
+    details_field,
     key_field,
     kind_of,
     name_field,
-    object_field,
     UNSET_SEVERITY,
     severity_field,
     show,
@@ -37,6 +40,8 @@ _ACTIONS = {
     "acknowledged": "acknowledge",
     "resolve": "resolve",
     "resolved": "resolve",
+    "close": "resolve",  # GoAlert
+    "closed": "resolve",
 }
 
 
@@ -72,7 +77,12 @@ def _alert(obj: dict, line: int, default_service: str | None) -> Alert:
         field_name, raw_title = "summary", obj["summary"]
     title = title_field(raw_title, field_name, warnings)
     dedup_key = key_field(obj.get("dedup_key"), "dedup_key")
-    details = object_field(obj.get("details"), "details")
+    if dedup_key is None and obj.get("dedup") is not None:
+        dedup_key = key_field(obj["dedup"], "dedup")
+    details = details_field(obj.get("details"), "details")
+    meta = obj.get("meta")
+    if isinstance(meta, dict) and meta and "meta" not in details:
+        details = {**details, "meta": meta}
     severity = severity_field(obj.get("severity"), warnings)
     if title is None:
         if action == "trigger":

@@ -7,6 +7,11 @@ takes its title from `payload.summary` and its details from the payload's
 and the body's `client`, `client_url`, `links` and `images`; a trigger
 without `dedup_key` gets a random one (`generated_key`). An acknowledge or
 resolve needs a `dedup_key`.
+
+A change event (what `/v2/change/enqueue` takes: `routing_key` and `payload`
+with a `summary`, no `event_action`) is a record with the action `change`:
+never an incident, it is added to the timeline of the open incidents of the
+service its routing key selects. Its title is `payload.summary`.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ def records(obj: dict, line: int, default_service: str | None = None) -> list[Al
 def _alert(obj: dict, line: int) -> Alert:
     warnings: list[str] = []
     action = obj.get("event_action")
+    if action is None and "routing_key" in obj and "payload" in obj:
+        return _change(obj, line, warnings)
     if action is None:
         action = "trigger"
     elif not isinstance(action, str):
@@ -75,3 +82,15 @@ def _alert(obj: dict, line: int) -> Alert:
         dedup_key = uuid.uuid4().hex
     return Alert(0, line, "trigger", None, routing_key, title, severity, dedup_key, details, warnings,
                  generated_key=generated)
+
+
+def _change(obj: dict, line: int, warnings: list[str]) -> Alert:
+    """A change event: context for the open incidents of its service."""
+    routing_key = name_field(obj.get("routing_key"), "routing_key")
+    payload = object_field(obj.get("payload"), "payload")
+    title = title_field(payload.get("summary"), "payload.summary", warnings)
+    if title is None:
+        raise BadRecord("missing title (a change event needs payload.summary)")
+    details = {k: payload[k] for k in _PAYLOAD_DETAILS if payload.get(k) is not None}
+    details.update((k, obj[k]) for k in _BODY_DETAILS if obj.get(k) is not None)
+    return Alert(0, line, "change", None, routing_key, title, DEFAULT_SEVERITY, None, details, warnings)

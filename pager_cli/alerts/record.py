@@ -40,7 +40,7 @@ class Alert:
 
     record: int
     line: int
-    action: str  # "trigger" | "acknowledge" | "resolve"
+    action: str  # "trigger" | "acknowledge" | "resolve" | "change" (context, never an incident)
     service: str | None
     routing_key: str | None
     title: str | None
@@ -50,6 +50,9 @@ class Alert:
     warnings: list[str]
     error: str | None = None
     generated_key: bool = False
+    # Alertmanager-shaped bodies only: the body's `receiver`, a service name
+    # to try when the alert has no `service` label ("" when the body has none).
+    receiver: str | None = None
 
 
 class BadRecord(Exception):
@@ -117,6 +120,14 @@ class _Unset(str):
 # A record that gives no severity has this one: `error` (DEFAULT_SEVERITY), told
 # apart by identity, so that `trigger - --severity` can stand in for it.
 UNSET_SEVERITY: str = _Unset(DEFAULT_SEVERITY)
+
+
+def details_field(value: Any, field_name: str) -> dict:
+    """Details: a JSON object, or a string kept as `{"text": …}` (GoAlert, the
+    PagerDuty v1 examples send one); missing or empty is none."""
+    if isinstance(value, str):
+        return {"text": value} if value else {}
+    return object_field(value, field_name)
 
 
 def severity_field(value: Any, warnings: list[str]) -> str:

@@ -30,8 +30,16 @@ Within a batch, records apply in stream order:
 - acknowledge and resolve go through the state machine in `incidents`; a
   resolution closes the key, so a later trigger in the batch opens a new
   incident. A key with no open incident is `ignored`, and so is the
-  acknowledgement of an incident already acknowledged. A resolution the
-  service forbids (`require_ack_before_resolve`) is an error record.
+  acknowledgement of an incident already acknowledged. A resolution of an
+  incident nobody acknowledged, in a service that requires it
+  (`require_ack_before_resolve`), is kept on the timeline (`held`: resolved
+  by the source; needs an acknowledgement) and `ignored`: escalation goes on
+  until a human acknowledges;
+- an alert more severe than its open incident raises the incident's severity
+  (a `severity` timeline entry); a less severe one never lowers it;
+- a change event (PagerDuty's `/v2/change/enqueue`) opens nothing and pages
+  no one: it adds a `change` entry to each open incident of its service and
+  answers `ignored`.
 
 So a batch costs a handful of statements: the services, one SELECT of the open
 incidents of its keys per service, the two executemany writes, and a few ORM
@@ -39,11 +47,15 @@ statements per new incident or transition, which are rare next to duplicates.
 
 Routing: a record's service is the one it names; a PagerDuty record's routing
 key selects the service with that `routing_key`, else the service of that
-name. A record that names no service, names an unknown one, or carries an
-unknown routing key goes to the fallback service (`--service`, else the
-config's `default_service`), with a warning when it named something; with no
-fallback it is an error record. Messages never show a routing key (like the
-config's own messages): it may be a secret.
+name; an alert of an Alertmanager-shaped body with no known `service` label
+goes to the service named like the body's `receiver`. A record that names no
+service, names an unknown one, or carries an unknown routing key goes to the
+fallback service (`--service`, else the config's `default_service`), with a
+warning when it named something, or when it is an Alertmanager alert (it
+lands somewhere it did not name); with no fallback it is an error record.
+Each warning is given once per stream (on the first record it concerns), so
+a flood of alerts from one misrouted sender says so once. Messages never
+show a routing key (like the config's own messages): it may be a secret.
 """
 
 from __future__ import annotations
@@ -63,7 +75,8 @@ from ..store import tables as m
 from ..alerts.record import Alert
 from ..errors import Conflict, UsageError
 from ..notify.console import PageMessage
-from ..severity import DEFAULT_SEVERITY
+from ..severity import DEFAULT_SEVERITY, SEVERITIES
+from .routing import route_unnamed
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_LATENCY = 1.0  # seconds
@@ -75,7 +88,7 @@ _INCIDENT = m.Incident.__table__
 _TIMELINE = m.TimelineEntry.__table__
 # The open incidents of some keys of one service. The statuses are rendered
 # literally, so that SQLite may use the partial index on open keys.
-_OPEN_KEYS = select(_INCIDENT.c.id, _INCIDENT.c.dedup_key, _INCIDENT.c.status).where(
+_OPEN_KEYS = select(_INCIDENT.c.id, _INCIDENT.c.dedup_key, _INCIDENT.c.status, _INCIDENT.c.severity).where(
     _INCIDENT.c.service == bindparam("b_service"),
     _INCIDENT.c.dedup_key.in_(bindparam("b_keys", expanding=True)),
     m.is_open(),
@@ -90,6 +103,10 @@ _ADD_ALERTS = (
 _ADD_ALERTS_COLUMNS = ("b_count", "b_at", "b_id")
 _ADD_ENTRIES = insert(_TIMELINE)
 _ADD_ENTRIES_COLUMNS = ("incident_id", "at", "kind", "by", "text")
+_RAISE = update(_INCIDENT).where(_INCIDENT.c.id == bindparam("b_id")).values(severity=bindparam("b_severity"))
+_RAISE_COLUMNS = ("b_severity", "b_id")
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}  # 0 is the most severe
+HELD = "resolved by the source; needs an acknowledgement"
 
 
 @dataclass(slots=True)
@@ -145,6 +162,7 @@ class Ingest:
         self._monotonic = monotonic
         self._pending: list[Alert] = []
         self._first_at = 0.0
+        self._warned: set[str] = set()  # the routing warnings given so far in this stream
 
     def add(self, alert: Alert) -> None:
         """Queue one record; commit when the batch is full or due."""
@@ -168,7 +186,7 @@ class Ingest:
             return
         alerts, self._pending = self._pending, []
         now = self.clock()
-        batch = apply_batch(self.db, now, alerts, fallback=self.fallback, by=self.by)
+        batch = apply_batch(self.db, now, alerts, fallback=self.fallback, by=self.by, warned=self._warned)
         if any(r.action in SENDS for r in batch.results):
             from .tick import send_due
 
@@ -220,14 +238,19 @@ def feed(ingest: Ingest, stream, input_format: str, defaults: Defaults = Default
 
 
 def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None = None,  # noqa: ANN001
-                by: str | None = None) -> Batch:
-    """Apply `alerts` in order in one write transaction; their outcomes, once committed."""
+                by: str | None = None, warned: set[str] | None = None) -> Batch:
+    """Apply `alerts` in order in one write transaction; their outcomes, once
+    committed. `warned` holds the routing warnings already given in the
+    stream: they are not repeated (the set grows with the new ones)."""
     results = [Result(a.record, a.line, "error", None, None, a.error, a.warnings) for a in alerts]
     batch = Batch(results, [])
     if all(a.error is not None for a in alerts):
         return batch
+    given = set() if warned is None else set(warned)
     with db.write() as session:
-        _Apply(session, now, fallback, by, batch).run(alerts)
+        _Apply(session, now, fallback, by, batch, given).run(alerts)
+    if warned is not None:
+        warned |= given  # only once the batch is committed
     return batch
 
 
@@ -245,15 +268,18 @@ class _New:
 class _Apply:
     """One batch, inside its transaction."""
 
-    def __init__(self, session, now: datetime, fallback: str | None, by: str | None, batch: Batch):  # noqa: ANN001
+    def __init__(self, session, now: datetime, fallback: str | None, by: str | None, batch: Batch,  # noqa: ANN001
+                 warned: set[str]):
         self.session = session
+        self.warned = warned
         self.now = now
         self.fallback = fallback
         self.by = by
         self.batch = batch
         self.stamp = bulk.stored(session.get_bind(), _INCIDENT.c.last_alert_at, now)  # once for every row
         self.counts: dict = {}  # incident id (or _New) → alerts added
-        self.entries: list[tuple] = []  # (incident id or _New, title) of each `alert` timeline entry
+        self.entries: list[tuple] = []  # (incident id or _New, kind, text) of the alerts' timeline entries
+        self.raised: dict = {}  # incident id (or _New) → the severity it is raised to
         self.new: list[_New] = []  # gathered, not opened yet
 
     def run(self, alerts: list[Alert]) -> None:
@@ -264,20 +290,26 @@ class _Apply:
         for alert, result, target in zip(alerts, results, routed):
             if target is None:
                 continue
+            if alert.action == "change":
+                self.change(target[0].name, target[2], result)
+                continue
             state = open_now.get(target[1])
             if alert.action == "trigger":
                 if state is None:
                     svc, where, title = target
                     new = _New((svc, title, alert.severity, where[1], alert.details), result)
                     self.new.append(new)
-                    open_now[where] = [new, "triggered"]
+                    open_now[where] = [new, "triggered", alert.severity]
                     result.action = "created"
                     continue
                 ref = state[0]
                 if ref.__class__ is _New and ref.id is not None:  # opened since
                     ref = state[0] = ref.id
                 counts[ref] = counts.get(ref, 0) + 1
-                entries.append((ref, target[2]))
+                entries.append((ref, "alert", target[2]))
+                if _RANK.get(alert.severity, 9) < _RANK.get(state[2], 9):
+                    entries.append((ref, "severity", f"raised from {state[2]} to {alert.severity}"))
+                    self.raised[ref] = state[2] = alert.severity
                 result.action = "deduplicated"
                 if ref.__class__ is _New:
                     ref.results.append(result)
@@ -285,7 +317,7 @@ class _Apply:
                     result.incident = ref
             elif state is None:
                 result.action = "ignored"
-            elif self.transition(alert.action, state, result) and state[1] == "resolved":
+            elif self.transition(alert.action, state, result, target[0]) and state[1] == "resolved":
                 del open_now[target[1]]
         self.open_new()
         self.write_alerts()
@@ -305,12 +337,15 @@ class _Apply:
             name = alert.service
             svc = services.get(name) if name is not None else None
             if svc is None:
-                svc = _route(alert, services, by_routing_key, self.fallback, result)
+                svc = route_unnamed(alert, services, by_routing_key, self.fallback, result, self.warned)
                 if svc is None:
                     routed.append(None)
                     continue
                 name = svc.name
             title = clean_title(alert.title) if alert.title else ""
+            if alert.action == "change":  # no key: it concerns every open incident of the service
+                routed.append((svc, (name, None), title))
+                continue
             key = dedup_key_for(svc, title, alert.dedup_key)
             result.dedup_key = key
             routed.append((svc, (name, key), title))
@@ -321,24 +356,29 @@ class _Apply:
         return routed, wanted
 
     def find_open(self, wanted: dict[str, set[str]]) -> dict[tuple[str, str], list]:
-        """The open incidents of those keys: (service, key) → [id, status]."""
+        """The open incidents of those keys: (service, key) → [id, status, severity]."""
         found: dict[tuple[str, str], list] = {}
         connection = self.session.connection()
         for name, keys in wanted.items():
             keys = list(keys)
             for start in range(0, len(keys), _KEYS_PER_SELECT):
-                for incident_id, key, status in bulk.rows_in(connection, _OPEN_KEYS, {"b_service": name}, "b_keys",
-                                                             keys[start:start + _KEYS_PER_SELECT]):
-                    found[(name, key)] = [incident_id, status]
+                for incident_id, key, status, severity in bulk.rows_in(
+                        connection, _OPEN_KEYS, {"b_service": name}, "b_keys",
+                        keys[start:start + _KEYS_PER_SELECT]):
+                    found[(name, key)] = [incident_id, status, severity]
         return found
 
-    def transition(self, action: str, state: list, result: Result) -> bool:
-        """Acknowledge or resolve the open incident of `state` ([id, status]),
-        updating `state`; whether anything changed."""
+    def transition(self, action: str, state: list, result: Result, svc: Row) -> bool:
+        """Acknowledge or resolve the open incident of `state` ([id, status,
+        severity]) in service `svc`, updating `state`; whether anything changed."""
         self.open_new()
         self.write_alerts()  # the alerts so far come first in the timeline
         ref = state[0]
         incident = incidents.get(self.session, ref.id if ref.__class__ is _New else ref)
+        if action == "resolve" and incident.status == "triggered" and svc.require_ack_before_resolve:
+            self.entries.append((incident.id, "held", HELD))
+            result.action, result.incident = "ignored", incident.id
+            return False
         try:
             if action == "acknowledge":
                 outcome = incidents.acknowledge(self.session, self.now, incident, self.by)
@@ -354,6 +394,18 @@ class _Apply:
         result.action, result.incident = outcome.action, incident.id
         state[1] = incident.status
         return True
+
+    def change(self, service: str, text: str, result: Result) -> None:
+        """A change event: a `change` entry on each open incident of `service`
+        (those opened earlier in the batch too); it answers `ignored`."""
+        self.open_new()
+        self.write_alerts()
+        query = select(_INCIDENT.c.id).where(_INCIDENT.c.service == service, m.is_open()).order_by(_INCIDENT.c.id)
+        ids = self.session.connection().execute(query).scalars().all()
+        if ids:
+            rows = [(incident_id, self.stamp, "change", None, text) for incident_id in ids]
+            bulk.executemany(self.session.connection(), _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
+        result.action = "ignored"
 
     def open_new(self) -> None:
         """Open the incidents gathered so far, with `incidents.open_incidents`."""
@@ -380,33 +432,14 @@ class _Apply:
             bulk.executemany(self.session.connection(), _ADD_ALERTS, _ADD_ALERTS_COLUMNS, rows)
             self.counts.clear()
         if self.entries:
-            rows = [(ref.id if ref.__class__ is _New else ref, stamp, "alert", None, title)
-                    for ref, title in self.entries]
+            rows = [(ref.id if ref.__class__ is _New else ref, stamp, kind, None, text)
+                    for ref, kind, text in self.entries]
             bulk.executemany(self.session.connection(), _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
             self.entries.clear()
+        if self.raised:
+            rows = [(severity, ref.id if ref.__class__ is _New else ref) for ref, severity in self.raised.items()]
+            bulk.executemany(self.session.connection(), _RAISE, _RAISE_COLUMNS, rows)
+            self.raised.clear()
+            self.session.expire_all()  # the incidents loaded so far hold the old severity
 
 
-def _route(alert: Alert, services: dict[str, Row], by_routing_key: dict[str, Row],
-           fallback: str | None, result: Result) -> Row | None:
-    """The service of a record that names no known one; None, with the reason
-    in `result.error`, when there is none."""
-    if alert.service is None and alert.routing_key is not None:
-        svc = by_routing_key.get(alert.routing_key) or services.get(alert.routing_key)
-        if svc is not None:
-            return svc
-        what = "unknown routing key"  # never shown: it may be a secret
-    elif alert.service is None:
-        what = None
-    else:
-        what = f"unknown service {alert.service!r}"
-    if fallback is not None and fallback in services:
-        if what:
-            result.warnings = result.warnings + [f"{what}: sent to {fallback}"]
-        return services[fallback]
-    if what is None:
-        result.error = "no service (name one in the record, with --service, or as default_service in the config)"
-    elif fallback is not None:
-        result.error = f"{what}, and the default service {fallback!r} does not exist"
-    else:
-        result.error = f"{what} (and no default_service in the config)"
-    return None

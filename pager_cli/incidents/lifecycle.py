@@ -23,6 +23,7 @@ from ..alerts.record import MAX_TITLE_CHARS as TITLE_MAX
 from ..errors import Conflict, NotFound, UsageError
 from ..escalation.engine import Event, add_timeline
 from ..notify import outbox
+from ..severity import SEVERITIES
 from ..times import iso
 
 NOOP = "noop"
@@ -89,6 +90,9 @@ def find_open(session: Session, service: str, key: str) -> m.Incident | None:
     return session.exec(query).first()
 
 
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}  # 0 is the most severe
+
+
 def trigger(session: Session, now: datetime, service: str, title: str, severity: str = "error",
             dedup_key: str | None = None, details: dict | None = None) -> Outcome:
     """Open an incident, or add an alert to the open one with the same key."""
@@ -100,6 +104,9 @@ def trigger(session: Session, now: datetime, service: str, title: str, severity:
         existing.alert_count += 1
         existing.last_alert_at = now
         add_timeline(session, existing.id, now, "alert", title)
+        if _RANK.get(severity, 9) < _RANK.get(existing.severity, 9):  # raised, never lowered
+            add_timeline(session, existing.id, now, "severity", f"raised from {existing.severity} to {severity}")
+            existing.severity = severity
         session.add(existing)
         return Outcome(existing, "deduplicated")
     return open_incident(session, now, svc, title, severity, key, details or {})

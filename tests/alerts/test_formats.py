@@ -42,9 +42,9 @@ def test_alertmanager_fixture_as_it_is():
     json.dumps(first.details, allow_nan=False)
 
 
-def test_alertmanager_fixture_takes_the_default_service():
+def test_alertmanager_fixture_leaves_the_default_service_to_the_router():
     alerts = read(fixture("alertmanager-firing.json"), service="catch-all")
-    assert [a.service for a in alerts] == ["catch-all", "catch-all"]
+    assert [(a.service, a.receiver) for a in alerts] == [(None, 'goalert')] * 2
 
 
 @pytest.mark.parametrize("indent", [None, 2])
@@ -144,7 +144,8 @@ def test_alertmanager_resolved_service_and_alertname_title():
     )
     first, second = read(json.dumps(body), service="catch-all")
     assert (first.action, first.service, first.title, first.severity) == ("resolve", "payments", "DiskFull", "warning")
-    assert (second.action, second.service, second.severity) == ("trigger", "catch-all", "critical")
+    assert (second.action, second.service, second.severity) == ("trigger", None, "critical")
+    assert first.receiver == second.receiver == ""  # the body names none
     assert first.dedup_key == "am:" + alertmanager_fingerprint(
         {"alertname": "DiskFull", "service": "payments", "severity": "warning"}
     )
@@ -194,9 +195,10 @@ def test_pagerduty_trigger_without_dedup_key_gets_one():
     assert first.details == {"source": "h"}
 
 
-def test_pagerduty_body_without_event_action_is_a_trigger():
+def test_pagerduty_body_without_event_action_is_a_change_event():
     [alert] = read(ndjson({"routing_key": "rk", "payload": {"summary": "x"}}))
-    assert alert.action == "trigger" and alert.routing_key == "rk" and alert.severity == "error"
+    assert alert.action == "change" and alert.routing_key == "rk" and alert.title == "x"
+    assert alert.dedup_key is None
 
 
 @pytest.mark.parametrize(
@@ -302,7 +304,6 @@ def test_acknowledge_and_resolve_need_a_key_or_a_title():
         ({"title": ["x"]}, "title is an array, not a string"),
         ({"summary": {"a": 1}}, "summary is an object, not a string"),
         ({"title": "x", "details": ["a"]}, "details is an array, not an object"),
-        ({"title": "x", "details": "text"}, "details is a string, not an object"),
         ({"title": "x", "service": 5}, "service is a number, not a string"),
         ({"title": "x", "dedup_key": 5}, "dedup_key is a number, not a string"),
         ({"title": "x", "dedup_key": "k" * 1025}, "dedup_key is longer than 1024 characters"),
@@ -370,7 +371,7 @@ def test_records_of_an_alertmanager_body_gives_one_record_per_alert():
     assert [(a.record, a.line, a.action, a.error) for a in alerts] == [(0, 7, "trigger", None), (0, 7, "trigger", None)]
     assert [a.dedup_key for a in alerts] == ["am:791cec13fcba0368", "am:8df98227bdd81384"]
     assert [a.title for a in alerts] == ["Instance 127.0.0.1:9090 down", "Instance localhost:9090 down"]
-    assert [a.service for a in alerts] == ["catch-all", "catch-all"]
+    assert [a.service for a in alerts] == [None, None]  # routed later: labels.service, receiver, default
 
 
 def test_records_of_an_array_of_pagerduty_events_gives_each():
@@ -406,7 +407,7 @@ def test_records_of_tries_the_formats_in_order():
     assert am.dedup_key.startswith("am:") and am.title == "A"
     [pd] = records_of({"event_action": "resolve", "dedup_key": "k", "title": "ignored", "service": "s"})
     assert (pd.action, pd.service, pd.title, pd.dedup_key) == ("resolve", None, None, "k")
-    assert [f.__name__.rsplit(".", 1)[1] for f in FORMATS] == ["alertmanager", "pagerduty", "generic"]
+    assert [f.__name__.rsplit(".", 1)[1] for f in FORMATS] == ["alertmanager", "pagerduty_v1", "pagerduty", "generic"]
 
 
 def test_records_of_a_value_that_is_not_an_object_or_array():
