@@ -98,3 +98,30 @@ def test_show_lists_the_incidents_deliveries(tmp_path, httpserver: HTTPServer):
         ("alice", "hook", "page", "sent"), ("alice", "phone", "page", "pending")]
     text = run_pager("--tz", "UTC", "show", "1", check=True).stdout.decode()
     assert "Deliveries" in text and "pending" in text and "sent" in text
+
+
+SENDING_LIBRARIES = ("apprise", "smtplib", "http.client", "urllib.request")
+
+
+def _loaded_by(argv: list[str], db: str) -> list[str]:
+    """Run `pager argv` in a fresh interpreter; the sending libraries it loaded."""
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.argv = ['pager', *{argv!r}]\n"
+            "from pager_cli.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print([m for m in {SENDING_LIBRARIES!r} if m in sys.modules])\n")
+    env = {**__import__("os").environ, "PAGER_DB": db, "PAGER_NOW": "2026-11-23T09:00:00Z"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    return eval(out.strip().splitlines()[-1])  # a list literal we printed ourselves
+
+
+def test_commands_that_send_nothing_import_no_sending_library(tmp_path):
+    from conftest import EXAMPLE
+
+    db = str(tmp_path / "p.db")
+    for argv in (["schedules", "apply", str(EXAMPLE)], ["trigger", "--service", "payments", "DB down"],
+                 ["escalate-check"], ["list"], ["show", "1"], ["oncall"], ["ack", "1"], ["deliveries"],
+                 ["metrics"], ["watch", "--once"]):
+        assert (argv, _loaded_by(argv, db)) == (argv, [])
