@@ -56,13 +56,14 @@ def _zone_names() -> dict[str, str]:
 
 def parse_duration(text: str | int | float) -> timedelta:
     """`30s`, `5m`, `2h`, `1d`, `1w`, combined as `1h30m`; a bare number is seconds."""
+    given = text  # messages show the value as given, never a form of it: it may be a secret from ${ENV}
     if isinstance(text, bool):
-        raise UsageError(f"bad duration {text!r}", hint="use a form like 30s, 5m, 2h or 1h30m")
+        raise UsageError(f"bad duration {given!r}", hint="use a form like 30s, 5m, 2h or 1h30m")
     if isinstance(text, str) and text.strip().isascii() and text.strip().isdigit():
         text = int(text.strip())
     if isinstance(text, (int, float)):
         if not (0 <= text <= MAX_DURATION_SECONDS):  # also NaN and infinity
-            raise UsageError(f"bad duration {text!r}: not between 0 and ten years")
+            raise UsageError(f"bad duration {given!r}: not between 0 and ten years")
         return timedelta(seconds=text)
     if not isinstance(text, str) or not _DURATION_WHOLE.match(text):
         raise UsageError(f"bad duration {text!r}", hint="use a form like 30s, 5m, 2h or 1h30m")

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests import dbread
 from tests.conftest import EXAMPLE, run_pager
 
 NOW = "2026-11-23T10:00:00Z"
@@ -274,3 +275,25 @@ def test_trigger_stdin_uses_the_options_for_records_that_lack_the_field(cli, app
     got = [(i.title, i.severity, i.dedup_key, i.details, i.alert_count) for i in rows]
     assert got == [("disk full", "critical", "shared", {"runbook": "r1"}, 2),
                    ("cpu hot", "info", "own", {"host": "b"}, 1)]
+
+
+# Every incident id is checked before anything is done
+
+@pytest.mark.parametrize("command", ["resolve", "ack", "escalate"])
+@pytest.mark.parametrize("bad", ["9223372036854775808", "-9223372036854775809"])
+def test_an_id_past_64_bits_is_refused_before_any_other_id_is_touched(applied, db, command, bad):
+    run_pager("--now", NOW, "trigger", "--service", "payments", "DB down", check=True)
+    ids = ["1", bad] if command != "escalate" else [bad]
+    proc = run_pager("--now", NOW, command, "--by", "carol", "--", *ids)
+    assert proc.returncode == 2
+    assert proc.stderr.decode() == f"Error: incident id {bad} is out of range (hint: ids go up to 9223372036854775807)\n"
+    [incident] = dbread.incidents(db)
+    assert incident.status == "triggered" and incident.acknowledged_by is None
+    assert dbread.kinds(db, 1) == ["triggered", "notified"]
+
+
+@pytest.mark.parametrize("args", [("show", "9223372036854775808"), ("note", "9223372036854775808", "x")])
+def test_show_and_note_name_an_id_past_64_bits(applied, args):
+    proc = run_pager(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().startswith("Error: incident id 9223372036854775808 is out of range")

@@ -4,7 +4,7 @@ pages to deliver once committed). The CLI parses, calls one, renders."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -91,6 +91,17 @@ class Transitions:
         return [r for r in self.results if r.error is None]
 
 
+ID_MIN, ID_MAX = -(2**63), 2**63 - 1  # what the database stores: a 64-bit signed integer
+
+
+def check_ids(ids: Iterable[int]) -> None:
+    """UsageError naming the first id past a 64-bit signed integer (no incident
+    can have it): checked for every id before a command does anything."""
+    for incident_id in ids:
+        if not ID_MIN <= incident_id <= ID_MAX:
+            raise UsageError(f"incident id {incident_id} is out of range", hint=f"ids go up to {ID_MAX}")
+
+
 def send_due(db, now: datetime) -> list:  # noqa: ANN001
     from .tick import send_due as send
 
@@ -162,6 +173,7 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
 
     if not targets:
         raise UsageError(f"{action} needs incident ids or --key")
+    check_ids(t for t in targets if not isinstance(t, str))  # all of them, before any is touched
     function = {"acknowledge": incidents.acknowledge, "resolve": incidents.resolve,
                 "escalate": incidents.escalate}[action]
     results, worst = [], 0
@@ -188,6 +200,7 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
 def note(db, now: datetime, incident_id: int, text: str, by: str) -> IncidentView:  # noqa: ANN001
     from ..incidents import lifecycle as incidents
 
+    check_ids([incident_id])
     with db.write() as session:
         incident = incidents.get(session, incident_id)
         incidents.add_note(session, now, incident, text, by)
@@ -232,6 +245,7 @@ def show(db, incident_id: int) -> IncidentView:  # noqa: ANN001
 
     from ..notify import outbox
 
+    check_ids([incident_id])
     with db.read() as session:
         incident = incidents.get(session, incident_id)
         sent = outbox.deliveries(session, incident=incident_id, limit=0)[::-1]

@@ -190,3 +190,20 @@ def test_apply_stores_contacts_and_rules_with_resolved_secrets_and_prints_none(c
     assert con.execute("SELECT name FROM contact ORDER BY position").fetchall() == [("push",), ("hook",), ("phone",)]
     assert con.execute("SELECT contact FROM notify_rule").fetchall() == [("push",)]
     assert con.execute("SELECT count(*) FROM setting WHERE key = 'smtp'").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("secret", [" 98765432109 ", "0098765432109"])
+def test_a_timeout_from_the_environment_is_named_never_shown_even_as_a_number(tmp_path, secret):
+    """A number read from ${ENV} past ten years: the message names the variable,
+    not the number it read (nor its digits stripped of blanks or zeros)."""
+    from conftest import run_pager
+
+    path = tmp_path / "pager.yaml"
+    path.write_text('timezone: UTC\nusers:\n  alice:\n    name: Alice\n    contacts:\n'
+                    '      hook: {webhook: "https://hooks.example.com/pager", timeout: "${HOOK_TIMEOUT}"}\n')
+    for args in (("schedules", "validate", path), ("--json", "schedules", "validate", path)):
+        proc = run_pager(*args, env={"HOOK_TIMEOUT": secret})
+        said = proc.stdout.decode() + proc.stderr.decode()
+        assert proc.returncode == 2, said
+        assert "bad duration ${HOOK_TIMEOUT}: not between 0 and ten years" in said
+        assert "98765432109" not in said
