@@ -148,3 +148,31 @@ def test_a_postgresql_url_is_refused_clearly_until_that_engine_comes(tmp_path):
     assert proc.returncode == 2, err
     assert err.startswith("Error: unsupported database URL 'postgresql://pager:***@db.example/pager'"), err
     assert "s3cretpw" not in err and "Traceback" not in err
+
+
+def test_an_open_database_sees_what_another_process_wrote_since(cli, applied, db):
+    """A long-lived process (watch, serve) keeps its `Database` open: each of
+    its transactions sees the rows other processes committed before it began,
+    whether its last one was a read, a write, or a read left unfinished."""
+    from sqlmodel import func, select
+
+    from pager_cli.app import incidents as app
+    from pager_cli.store import tables as m
+
+    def count() -> int:
+        with db.read() as s:
+            return s.exec(select(func.count()).select_from(m.Incident)).one()
+
+    assert count() == 0
+    run_pager("--now", "2026-11-23T10:00:00Z", "trigger", "--service", "payments", "one", check=True)
+    assert count() == 1
+    with db.write() as s:
+        s.exec(select(m.Incident)).all()
+    run_pager("--now", "2026-11-23T10:00:00Z", "trigger", "--service", "payments", "two", check=True)
+    assert count() == 2
+    rows = app.listing(db, status="all", limit=0)
+    assert next(rows).title == "two"  # a listing read in part, then dropped
+    del rows
+    run_pager("--now", "2026-11-23T10:00:00Z", "trigger", "--service", "payments", "three", check=True)
+    assert count() == 3
+    assert [view.title for view in app.listing(db, status="all", limit=0)] == ["three", "two", "one"]
