@@ -104,3 +104,8 @@ def counts(db) -> tuple[int, int, int]:  # noqa: ANN001
     """(incidents, timeline entries, pages)."""
     return rows(db, "SELECT (SELECT count(*) FROM incident), (SELECT count(*) FROM timeline), "
                     "(SELECT count(*) FROM page)")[0]
+
+
+def alert_states(db, incident: int) -> list[tuple[str, str]]:  # noqa: ANN001
+    """The alert keys of a `dedup: service` incident in order: (alert_key, status)."""
+    return _select(db, "incident_alert", ("alert_key", "status"), {"incident_id": incident}, None)

@@ -27,6 +27,10 @@ Within a batch, records apply in stream order:
   level-0 assignment and pages); later records of the batch with that key add
   alerts to it. The incidents to open are gathered and opened together, before
   the next acknowledgement or resolution and at the end of the batch;
+- in a `dedup: service` service, each alert key keeps its own state
+  (`incidents.alerts`): a resolve for one of them while others still fire is
+  an `alert_resolved` timeline entry naming those, answered `ignored`; the
+  resolve of the last one resolves the incident;
 - acknowledge and resolve go through the state machine in `incidents`; a
   resolution closes the key, so a later trigger in the batch opens a new
   incident. A key with no open incident is `ignored`, and so is the
@@ -70,6 +74,7 @@ from sqlalchemy.engine import Row
 
 from ..config import catalog
 from ..incidents import lifecycle as incidents
+from ..incidents.alerts import Alerts
 from ..store import bulk
 from ..store import tables as m
 from ..alerts.record import Alert
@@ -265,6 +270,22 @@ class _New:
         self.id: int | None = None
 
 
+def _ref(state: list):  # noqa: ANN202 - an incident id, or a _New not opened yet
+    """The incident of `state` ([id or _New, status, severity]): its id once opened."""
+    ref = state[0]
+    if ref.__class__ is _New and ref.id is not None:  # opened since
+        ref = state[0] = ref.id
+    return ref
+
+
+def _answer(ref, result: Result) -> None:  # noqa: ANN001
+    """`result` names the incident of `ref`: now, or when that one is opened."""
+    if ref.__class__ is _New:
+        ref.results.append(result)
+    else:
+        result.incident = ref
+
+
 class _Apply:
     """One batch, inside its transaction."""
 
@@ -281,6 +302,7 @@ class _Apply:
         self.entries: list[tuple] = []  # (incident id or _New, kind, text) of the alerts' timeline entries
         self.raised: dict = {}  # incident id (or _New) → the severity it is raised to
         self.new: list[_New] = []  # gathered, not opened yet
+        self.alerts = Alerts(session, now)  # the alert keys of `dedup: service` incidents
 
     def run(self, alerts: list[Alert]) -> None:
         results = self.batch.results
@@ -296,35 +318,37 @@ class _Apply:
             state = open_now.get(target[1])
             if alert.action == "trigger":
                 if state is None:
-                    svc, where, title = target
+                    svc, where, title, _ = target
                     new = _New((svc, title, alert.severity, where[1], alert.details), result)
                     self.new.append(new)
+                    if target[3] is not None:
+                        self.alerts.fire(new, target[3], title)
                     open_now[where] = [new, "triggered", alert.severity]
                     result.action = "created"
                     continue
-                ref = state[0]
-                if ref.__class__ is _New and ref.id is not None:  # opened since
-                    ref = state[0] = ref.id
+                ref = _ref(state)
+                if target[3] is not None:
+                    self.alerts.fire(ref, target[3], target[2])
                 counts[ref] = counts.get(ref, 0) + 1
                 entries.append((ref, "alert", target[2]))
                 if _RANK.get(alert.severity, 9) < _RANK.get(state[2], 9):
                     entries.append((ref, "severity", f"raised from {state[2]} to {alert.severity}"))
                     self.raised[ref] = state[2] = alert.severity
                 result.action = "deduplicated"
-                if ref.__class__ is _New:
-                    ref.results.append(result)
-                else:
-                    result.incident = ref
+                _answer(ref, result)
             elif state is None:
                 result.action = "ignored"
+            elif alert.action == "resolve" and target[3] is not None and self.still_firing(state, target[3], result):
+                continue
             elif self.transition(alert.action, state, result, target[0]) and state[1] == "resolved":
                 del open_now[target[1]]
         self.open_new()
         self.write_alerts()
 
     def route(self, alerts: list[Alert], results: list[Result]) -> tuple[list, dict[str, set[str]]]:
-        """Per record (service, (service name, dedup key), title), or None for
-        an error record; and the keys wanted per service."""
+        """Per record (service, (service name, dedup key), title, alert key in a
+        `dedup: service` service else None), or None for an error record; and
+        the keys wanted per service."""
         services = {s.name: s for s in catalog.services(self.session)}
         by_routing_key = {s.routing_key: s for s in services.values() if s.routing_key}
         clean_title, dedup_key_for = incidents.clean_title, incidents.dedup_key_for
@@ -344,11 +368,12 @@ class _Apply:
                 name = svc.name
             title = clean_title(alert.title) if alert.title else ""
             if alert.action == "change":  # no key: it concerns every open incident of the service
-                routed.append((svc, (name, None), title))
+                routed.append((svc, (name, None), title, None))
                 continue
             key = dedup_key_for(svc, title, alert.dedup_key)
             result.dedup_key = key
-            routed.append((svc, (name, key), title))
+            grouped = incidents.alert_key_for(title, alert.dedup_key) if svc.dedup == "service" else None
+            routed.append((svc, (name, key), title, grouped))
             keys = wanted.get(name)
             if keys is None:
                 keys = wanted[name] = set()
@@ -367,6 +392,19 @@ class _Apply:
                         keys[start:start + _KEYS_PER_SELECT]):
                     found[(name, key)] = [incident_id, status, severity]
         return found
+
+    def still_firing(self, state: list, key: str, result: Result) -> bool:
+        """A resolve for alert `key` of the open `dedup: service` incident of
+        `state`: whether other alerts of it still fire (then the record is
+        `ignored` and the timeline says which); else the incident resolves."""
+        ref = _ref(state)
+        text = self.alerts.resolve(ref, key)
+        if text is None:
+            return False
+        self.entries.append((ref, "alert_resolved", text))
+        result.action = "ignored"
+        _answer(ref, result)
+        return True
 
     def transition(self, action: str, state: list, result: Result, svc: Row) -> bool:
         """Acknowledge or resolve the open incident of `state` ([id, status,
@@ -436,6 +474,7 @@ class _Apply:
                     for ref, kind, text in self.entries]
             bulk.executemany(self.session.connection(), _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
             self.entries.clear()
+        self.alerts.flush()
         if self.raised:
             rows = [(severity, ref.id if ref.__class__ is _New else ref) for ref, severity in self.raised.items()]
             bulk.executemany(self.session.connection(), _RAISE, _RAISE_COLUMNS, rows)

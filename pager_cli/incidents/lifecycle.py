@@ -22,6 +22,7 @@ from ..store import tables as m
 from ..alerts.record import MAX_TITLE_CHARS as TITLE_MAX
 from ..errors import Conflict, NotFound, UsageError
 from ..escalation.engine import Event, add_timeline
+from .alerts import Alerts
 from ..notify import outbox
 from ..severity import SEVERITIES
 from ..times import iso
@@ -69,12 +70,15 @@ def auto_key(title: str) -> str:
     return "auto:" + hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def dedup_key_for(service: Row, title: str, key: str | None) -> str:
-    """The dedup key: the service itself under `dedup: service`, else the given
-    key, else `auto:` + sha256 of the title."""
-    if service.dedup == "service":
-        return service.name
+def alert_key_for(title: str, key: str | None) -> str:
+    """An alert's own key: the given one, else `auto:` + sha256 of the title."""
     return key if key else auto_key(title)
+
+
+def dedup_key_for(service: Row, title: str, key: str | None) -> str:
+    """The dedup key: the service itself under `dedup: service` (where each
+    alert keeps its own key: `incidents.alerts`), else the alert's key."""
+    return service.name if service.dedup == "service" else alert_key_for(title, key)
 
 
 def clean_title(title: str | None) -> str:
@@ -100,6 +104,16 @@ def trigger(session: Session, now: datetime, service: str, title: str, severity:
     title = clean_title(title)
     key = dedup_key_for(svc, title, dedup_key)
     existing = find_open(session, svc.name, key)
+    outcome = _add_alert(session, now, svc, title, severity, key, existing, details)
+    if svc.dedup == "service":
+        alerts = Alerts(session, now)
+        alerts.fire(outcome.incident.id, alert_key_for(title, dedup_key), title)
+        alerts.flush()
+    return outcome
+
+
+def _add_alert(session: Session, now: datetime, svc: Row, title: str, severity: str, key: str,
+               existing: m.Incident | None, details: dict | None) -> Outcome:
     if existing is not None:
         existing.alert_count += 1
         existing.last_alert_at = now

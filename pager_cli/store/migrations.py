@@ -226,6 +226,21 @@ def _outbox(conn: Connection) -> None:
         table.create(conn)
 
 
+def _alert_state(conn: Connection) -> None:
+    """Each alert key of a `dedup: service` incident, firing or resolved (PRODUCT.md §5)."""
+    md = sa.MetaData()
+    sa.Table("incident", md, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "incident_alert", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("incident_id", sa.Integer, sa.ForeignKey("incident.id", ondelete="CASCADE"), nullable=False,
+                  index=True),
+        sa.Column("alert_key", sa.String, nullable=False), sa.Column("title", sa.String, nullable=False),
+        sa.Column("status", sa.String, nullable=False), _dt("changed_at"),
+        sa.UniqueConstraint("incident_id", "alert_key", name="uq_incident_alert"),
+    ).create(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("001_initial", _initial),
     ("002_pages_and_due_index", _pages),
@@ -233,6 +248,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("004_metrics_index_by_service", _metrics_by_service),
     ("005_page_index_by_user_and_incident", _pages_by_user),
     ("006_contacts_and_delivery_outbox", _outbox),
+    ("010_alert_state", _alert_state),
 ]
 
 LATEST = len(MIGRATIONS)

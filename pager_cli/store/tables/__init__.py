@@ -4,7 +4,7 @@ and read back aware. Local wall-clock rules (a layer's start) are kept as text.
 Three modules hold them: `config` (users and their contacts and notify rules,
 schedules, policies, services and settings: what `schedules apply` writes) and
 `delivery` (the outbox), SQLAlchemy Core tables, and
-`incident` (incidents, their timelines and pages), SQLModel classes. Both are
+`incident` (incidents, their timelines, pages and alert keys), SQLModel classes. Both are
 reached through this package, `models.layers`, `models.Incident`; the incident
 tables are defined on first use, so a command that reads only the
 configuration (`oncall`, `schedules …`) never builds them.
@@ -19,7 +19,7 @@ from .config import (contacts, escalation_levels, escalation_policies, layers, n
                      schedules, services, settings, users)
 from .delivery import deliveries, instance
 
-_INCIDENT_NAMES = frozenset({"Incident", "TimelineEntry", "Page", "OPEN_STATUSES", "is_open"})
+_INCIDENT_NAMES = frozenset({"Incident", "IncidentAlert", "TimelineEntry", "Page", "OPEN_STATUSES", "is_open"})
 
 __all__ = ["contacts", "deliveries", "escalation_levels", "escalation_policies", "instance", "layers",
            "notify_rules", "schedule_overrides", "schedules", "services", "settings", "users", *sorted(_INCIDENT_NAMES)]

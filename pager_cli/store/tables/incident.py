@@ -129,3 +129,18 @@ class Page(Table, table=True):
     channel: str = "console"
     state: str = "sent"  # "pending" | "sent" | "failed"
     error: str | None = None
+
+
+class IncidentAlert(Table, table=True):
+    """One alert key of a `dedup: service` incident, firing or resolved: the
+    incident resolves from its sender when its last firing alert does."""
+
+    __tablename__ = "incident_alert"
+    __table_args__ = (UniqueConstraint("incident_id", "alert_key", name="uq_incident_alert"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=owned_by("incident.id", Integer))
+    alert_key: str
+    title: str
+    status: str  # "firing" | "resolved"
+    changed_at: datetime
