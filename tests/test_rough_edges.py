@@ -297,3 +297,38 @@ def test_show_and_note_name_an_id_past_64_bits(applied, args):
     proc = run_pager(*args)
     assert proc.returncode == 2
     assert proc.stderr.decode().startswith("Error: incident id 9223372036854775808 is out of range")
+
+
+def test_trigger_stdin_warns_for_each_record_that_pages_nobody(cli, tmp_path, db):
+    config = tmp_path / "gappy.yaml"
+    config.write_text(GAPPY)
+    assert cli("schedules", "apply", config).code == 0
+    stream = b'{"service": "web", "title": "site down"}\n{"service": "web", "title": "site down"}\n' \
+             b'{"service": "web", "title": "api down"}\n'
+    proc = run_pager("--now", "2026-11-22T10:00:00Z", "trigger", "-", input=stream)
+    assert proc.returncode == 0
+    assert proc.stderr.decode().splitlines() == [
+        "Warning: record 1 (line 1): incident #1 paged nobody: nobody on call in schedule office",
+        "Warning: record 3 (line 3): incident #2 paged nobody: nobody on call in schedule office",
+        "3 records: 2 created, 1 deduplicated",
+    ]
+    assert dbread.pages(db) == []
+    assert [(i.id, i.assignees) for i in dbread.incidents(db)] == [(1, []), (2, [])]
+
+
+def test_trigger_stdin_outcomes_for_a_known_incident_carry_its_id(applied, db):
+    """An acknowledgement of an acknowledged incident (ignored) and a resolve
+    dated before the incident was created (error) both name the incident."""
+    opened = b'{"service": "payments", "title": "db down", "dedup_key": "db"}\n'
+    run_pager("--now", NOW, "trigger", "-", input=opened, check=True)
+    ack = b'{"service": "payments", "dedup_key": "db", "title": "db down", "action": "acknowledge"}\n'
+    run_pager("--now", NOW, "trigger", "-", input=ack, check=True)
+    proc = run_pager("--now", "2026-11-23T09:00:00Z", "--json", "trigger", "-",
+                     input=ack + ack.replace(b"acknowledge", b"resolve"))
+    assert proc.returncode == 1
+    answers = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert [(a["action"], a["incident"], a["dedup_key"]) for a in answers] == [
+        ("ignored", 1, "db"), ("error", 1, "db")]
+    assert "before" in answers[1]["error"] or "created" in answers[1]["error"]
+    [incident] = dbread.incidents(db)
+    assert incident.status == "acknowledged" and incident.resolved_at is None

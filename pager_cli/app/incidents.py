@@ -110,6 +110,7 @@ def send_due(db, now: datetime) -> list:  # noqa: ANN001
 
 def trigger(db, now: datetime, service: str | None, title: str, severity: str, dedup_key: str | None,  # noqa: ANN001
             details: str | None) -> Triggered:
+    from ..escalation.engine import paged_nobody
     from ..incidents import lifecycle as incidents
     from ..severity import normalize_severity
 
@@ -123,7 +124,7 @@ def trigger(db, now: datetime, service: str | None, title: str, severity: str, d
         outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
         view = IncidentView.of(outcome.incident)
     sent = send_due(db, now) if outcome.action == "created" else []
-    warnings = list(outcome.warnings) + _paged_nobody(outcome.events)
+    warnings = list(outcome.warnings) + paged_nobody(outcome.events)
     return Triggered(outcome.action, view, warnings, _pages(outcome.events), sent)
 
 
@@ -159,16 +160,11 @@ def _pages(events) -> list:  # noqa: ANN001
     return [e.page for e in events if e.page is not None]
 
 
-def _paged_nobody(events) -> list[str]:  # noqa: ANN001
-    """`incident #3 paged nobody: nobody on call in schedule X`, for each level that paged nobody."""
-    return [f"incident #{e.incident_id} paged nobody: {e.reason}" for e in events
-            if e.kind == "unassigned" and e.reason]
-
-
 def transition(db, now: datetime, action: str, targets: list[int | str], service: str | None,  # noqa: ANN001
                by: str) -> Transitions:
     """`action` (acknowledge, resolve, escalate) on each target — an id, or a
     dedup key of an open incident (of `service`) — each in its own transaction."""
+    from ..escalation.engine import paged_nobody
     from ..incidents import lifecycle as incidents
 
     if not targets:
@@ -192,7 +188,7 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
             continue
         noop = outcome.action == incidents.NOOP
         results.append(Transitioned(target, outcome.action, view, outcome.message if noop else None,
-                                    pages=_pages(outcome.events), warnings=_paged_nobody(outcome.events)))
+                                    pages=_pages(outcome.events), warnings=paged_nobody(outcome.events)))
     done = any(r.error is None and r.message is None for r in results)
     return Transitions(results, worst, send_due(db, now) if done else [])
 

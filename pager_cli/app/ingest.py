@@ -74,6 +74,7 @@ from sqlalchemy.engine import Row
 
 from ..config import catalog
 from ..incidents import lifecycle as incidents
+from ..escalation.engine import paged_nobody
 from ..incidents.alerts import Alerts
 from ..store import bulk
 from ..store import tables as m
@@ -423,10 +424,10 @@ class _Apply:
             else:
                 outcome = incidents.resolve(self.session, self.now, incident, self.by)
         except (Conflict, UsageError) as e:  # forbidden, or dated before the incident
-            result.error = e.message
+            result.error, result.incident = e.message, incident.id
             return False
         if outcome.action == incidents.NOOP:
-            result.action = "ignored"
+            result.action, result.incident = "ignored", incident.id
             return False
         self.session.flush()  # before a later record of the batch opens the key again
         result.action, result.incident = outcome.action, incident.id
@@ -455,8 +456,9 @@ class _Apply:
             new.id = outcome.incident.id
             for result in new.results:
                 result.incident = new.id
-            if outcome.warnings:
-                new.results[0].warnings = new.results[0].warnings + outcome.warnings
+            warnings = outcome.warnings + paged_nobody(outcome.events)
+            if warnings:
+                new.results[0].warnings = new.results[0].warnings + warnings
             pages.extend(e.page for e in outcome.events if e.page is not None)
         self.new = []
 

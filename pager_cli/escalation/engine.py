@@ -52,6 +52,12 @@ class Event:
                 "level": self.level, "text": self.text}
 
 
+def paged_nobody(events: list[Event]) -> list[str]:
+    """`incident #3 paged nobody: nobody on call in schedule X`, for each level that paged nobody."""
+    return [f"incident #{e.incident_id} paged nobody: {e.reason}" for e in events
+            if e.kind == "unassigned" and e.reason]
+
+
 @dataclass
 class Targets:
     users: list[str] = field(default_factory=list)
