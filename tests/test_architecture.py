@@ -116,3 +116,23 @@ def test_the_cli_talks_to_the_app_layer_not_to_the_database():
 def test_the_checks_see_imports_inside_functions():
     """The cycle check counts an import made inside a function (as cli.escalation's of cli.watch was)."""
     assert ("pager_cli.app.clock", False) in _imports("pager_cli.cli.context")
+
+
+def test_the_command_table_names_every_command_of_every_cli_module():
+    """`cli.app.COMMANDS` (what a run imports lazily) is exactly what the cli
+    modules register, each under the module that registers it."""
+    from importlib import import_module
+
+    import typer
+
+    from pager_cli.cli.app import COMMANDS
+
+    found = {}
+    for module in sorted(set(COMMANDS.values())):
+        source = typer.Typer()
+        import_module(f"pager_cli.cli.{module}").register(source)
+        for info in source.registered_commands:
+            found[info.name or typer.main.get_command_name(info.callback.__name__)] = module
+        for info in source.registered_groups:
+            found[info.name] = module
+    assert found == COMMANDS

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from pager_cli.store import tables as models
-from pager_cli.store.tables import incident  # noqa: F401 - every table in SQLModel.metadata
+from pager_cli.store.tables import delivery, incident  # noqa: F401 - every table in the metadata
 from pager_cli.store.db import open_database
 from pager_cli.errors import DatabaseError
 from pager_cli.store.migrations import LATEST, MIGRATIONS

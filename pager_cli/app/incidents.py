@@ -211,7 +211,7 @@ def listing(db, status: str = "open", service: str | None = None, since: datetim
     """Incidents, newest first, read as they are iterated (`limit` 0: all of
     them, in chunks of LIST_CHUNK, never all in memory). A bad status fails
     before the first row."""
-    from ..incidents import lifecycle as incidents
+    from ..incidents import queries as incidents
 
     query = incidents.listing_query(status, service, since, limit)
     if service:
@@ -224,7 +224,7 @@ def listing(db, status: str = "open", service: str | None = None, since: datetim
 def listing_total(db, status: str = "open", service: str | None = None,  # noqa: ANN001
                   since: datetime | None = None) -> int:
     """How many incidents `listing` would show without a limit (one COUNT)."""
-    from ..incidents import lifecycle as incidents
+    from ..incidents import queries as incidents
 
     with db.read() as session:
         return incidents.listing_count(session, status, service, since)
@@ -237,7 +237,7 @@ def _stream(db, query) -> Iterator[IncidentView]:  # noqa: ANN001
 
 
 def show(db, incident_id: int) -> IncidentView:  # noqa: ANN001
-    from ..incidents import lifecycle as incidents
+    from ..incidents import queries as incidents
 
     from ..notify import outbox
 
@@ -251,7 +251,7 @@ def show(db, incident_id: int) -> IncidentView:  # noqa: ANN001
 def services(db) -> list[dict]:  # noqa: ANN001
     """Each service: healthy or not (open incidents), its escalation policy."""
     from ..config import catalog
-    from ..incidents import lifecycle as incidents
+    from ..incidents import queries as incidents
 
     with db.read() as session:
         rows = catalog.services(session)

@@ -1,5 +1,5 @@
 """The schedule commands as functions: validate and apply the config, overrides,
-who is on call, the schedules and their shifts. Each owns its transaction and
+the schedules' shifts (who is on call: `app.oncall`). Each owns its transaction and
 returns plain results; the CLI renders them."""
 
 from __future__ import annotations
@@ -11,31 +11,6 @@ from ..errors import UsageError
 
 GAP_WINDOW = timedelta(days=28)
 MAX_WINDOW = timedelta(days=366)
-
-
-@dataclass
-class OnCall:
-    schedule: str | None  # None: a user an escalation level pages directly
-    user: str | None
-    start: datetime | None
-    end: datetime | None
-    timezone: str
-    level: int | None = None  # `oncall --service`: the escalation level that pages them
-
-    @classmethod
-    def of(cls, name: str, shift, timezone: str, level: int | None = None) -> "OnCall":  # noqa: ANN001 - a Shift or None
-        return cls(name, shift.user if shift else None, shift.start if shift else None,
-                   shift.end if shift else None, timezone, level)
-
-    def to_json(self, with_zone: bool = False) -> dict:
-        from ..times import iso
-
-        doc = {"schedule": self.schedule, "user": self.user, "shift_start": iso(self.start), "shift_end": iso(self.end)}
-        if self.level is not None:
-            doc["level"] = self.level
-        if with_zone:
-            doc["timezone"] = self.timezone
-        return doc
 
 
 @dataclass
@@ -77,16 +52,6 @@ def apply(db, config, now: datetime, dry_run: bool = False):  # noqa: ANN001, AN
         if dry_run:
             session.rollback()
     return changes
-
-
-def schedules(db, now: datetime) -> list[OnCall]:  # noqa: ANN001
-    """Every schedule with who is on call at `now`."""
-    from ..config import catalog
-    from ..schedules.oncall import on_call
-
-    with db.read() as session:
-        found = [(name, catalog.schedule(session, name)) for name in catalog.schedule_names(session)]
-    return [OnCall.of(name, on_call(s, now), s.timezone) for name, s in found]
 
 
 @dataclass
@@ -157,31 +122,3 @@ def remove_override(db, override_id: int) -> None:  # noqa: ANN001
 
     with db.write() as session:
         catalog.remove_override(session, override_id)
-
-
-def schedule_targets(targets) -> list[str]:  # noqa: ANN001
-    """The schedules among an escalation level's targets (`schedule:NAME`)."""
-    return [t.partition(":")[2] for t in targets if t.startswith("schedule:")]
-
-
-def oncall(db, when: datetime, names: list[str], service: str | None = None) -> list[OnCall]:  # noqa: ANN001
-    """Who is on call at `when` in `names`; with `service`, then who each level of
-    its policy pages, level by level: the schedules' on-call users and the users it
-    targets directly (no names and no service: every schedule)."""
-    from ..config import catalog
-    from ..schedules.oncall import on_call
-
-    with db.read() as session:
-        if not names and not service:
-            names = catalog.schedule_names(session)
-        wanted: list[tuple[int | None, str, str]] = [(None, "schedule", n) for n in dict.fromkeys(names)]
-        if service:
-            svc = catalog.service(session, service)
-            policy = catalog.policy(session, svc.escalation_policy)
-            for number, level in enumerate(policy.levels if policy else ()):
-                wanted += [(number, *t.partition(":")[::2]) for t in level.targets]
-        found = {n: catalog.schedule(session, n) for _, kind, n in wanted if kind == "schedule"}
-        zone = catalog.setting(session, "timezone") or "UTC"
-    return [OnCall.of(n, on_call(found[n], when), found[n].timezone, level) if kind == "schedule"
-            else OnCall(None, n, None, None, zone, level)
-            for level, kind, n in wanted]

@@ -11,7 +11,7 @@ from .incidents import IncidentView
 
 if TYPE_CHECKING:
     from ..escalation.engine import Event
-    from .schedules import OnCall
+    from .oncall import OnCall
 
 INCIDENT_ROWS = 20  # open incidents shown in the view; the rest are counted
 ACTIVITY_ROWS = 10  # latest pages and escalations shown
@@ -41,9 +41,9 @@ def snapshot(db, now: datetime) -> Snapshot:  # noqa: ANN001
     """Everything a frame shows at `now`, read in one transaction."""
     from ..config import catalog
     from ..escalation.engine import latest_activity
-    from ..incidents import lifecycle as incidents
+    from ..incidents import queries as incidents
     from ..schedules.oncall import on_call
-    from .schedules import OnCall
+    from .oncall import OnCall
 
     with db.read() as session:
         on_call_now = []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
+from importlib import import_module
 from typing import Annotated, Optional
 
 import typer
@@ -21,7 +22,7 @@ class PagerGroup(TyperGroup):
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self.commands = LazyCommands(commands)
+        self.commands = LazyCommands(COMMANDS)
 
     def invoke(self, ctx):  # noqa: ANN001, ANN201
         try:
@@ -48,25 +49,37 @@ class PagerGroup(TyperGroup):
                 obj.close()
 
 
+# Every command: its name → the module of this package that defines it (its
+# `register`), in the order `--help` lists them. A run imports the one module
+# of the command it runs: each imported module is code compiled at start-up.
+COMMANDS = {
+    "oncall": "schedules", "trigger": "incidents", "ack": "incidents", "resolve": "incidents",
+    "escalate": "incidents", "note": "incidents", "list": "incidents", "show": "incidents",
+    "services": "incidents", "escalate-check": "escalation", "watch": "watch", "metrics": "metrics",
+    "deliveries": "notify", "schedules": "schedules", "notify": "notify",
+}
+
+
 class LazyCommands(MutableMapping):
     """Every command by name, each turned from its Typer function into a Click
-    command only when asked for. Building one reads its signature (annotations
-    evaluated, parameters made), so a run builds the one command it runs, not all
-    of them; `--help` and completion ask for each."""
+    command only when asked for, its module imported then. Building one reads
+    its signature (annotations evaluated, parameters made), so a run builds the
+    one command it runs, not all of them; `--help` and completion ask for each."""
 
-    def __init__(self, source: typer.Typer) -> None:
-        self._infos = {info.name or typer.main.get_command_name(info.callback.__name__): info
-                       for info in source.registered_commands}
-        self._groups = {info.name: info for info in source.registered_groups}
+    def __init__(self, modules: dict[str, str]) -> None:
+        self._modules = dict(modules)
         self._built: dict = {}
 
     def __getitem__(self, name: str):  # noqa: ANN204 - a click.Command
         if name not in self._built:
-            if name not in self._infos and name not in self._groups:
+            if name not in self._modules:
                 raise KeyError(name)
+            source = typer.Typer()
+            import_module(f"{__package__}.{self._modules[name]}").register(source)
             one = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False)
-            one.registered_commands = [self._infos[name]] if name in self._infos else []
-            one.registered_groups = [self._groups[name]] if name in self._groups else []
+            one.registered_commands = [i for i in source.registered_commands
+                                       if (i.name or typer.main.get_command_name(i.callback.__name__)) == name]
+            one.registered_groups = [i for i in source.registered_groups if i.name == name]
             self._built[name] = typer.main.get_group(one).commands[name]
         return self._built[name]
 
@@ -75,19 +88,15 @@ class LazyCommands(MutableMapping):
 
     def __delitem__(self, name: str) -> None:
         self._built.pop(name, None)
-        self._infos.pop(name, None)
-        self._groups.pop(name, None)
+        self._modules.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._infos
-        yield from self._groups
-        yield from (name for name in self._built if name not in self._infos and name not in self._groups)
+        yield from self._modules
+        yield from (name for name in self._built if name not in self._modules)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-
-commands = typer.Typer()  # every command, registered below; PagerGroup builds them one by one
 
 app = typer.Typer(
     cls=PagerGroup,
@@ -153,16 +162,6 @@ def _drop_bad_terminal_size() -> None:
         value = os.environ.get(name)
         if value is not None and not (value.isascii() and value.isdigit()):
             del os.environ[name]
-
-
-def _register() -> None:
-    from . import escalation, incidents, metrics, notify, schedules, watch
-
-    for module in (schedules, incidents, escalation, watch, metrics, notify):
-        module.register(commands)
-
-
-_register()
 
 
 def main() -> None:

@@ -86,10 +86,10 @@ def apply(
 @schedules_app.command("list")
 def list_(ctx: typer.Context, json_: JsonFlag = False) -> None:
     """Schedules, their zone, who is on call now and until when."""
-    from ..app import schedules
+    from ..app import oncall
 
     c = get(ctx, json_)
-    found = schedules.schedules(c.db(), c.now())
+    found = oncall.schedules(c.db(), c.now())
     if c.json:
         output.emit_json([o.to_json(with_zone=True) for o in found])
         return
@@ -199,7 +199,7 @@ def oncall(
     json_: JsonFlag = False,
 ) -> None:
     """Who is on call, now or --at a TIME, and until when."""
-    from ..app import schedules as app
+    from ..app import oncall as app
 
     c = get(ctx, json_)
     when = c.time(at) if at else c.now()
