@@ -115,4 +115,4 @@ def test_oncall_defines_no_incident_tables(tmp_path):
     out = _run_counting(["oncall"], tmp_path)
     assert "pager_cli.store.tables'" in out and "pager_cli.store.tables.incident" not in out
     assert out.rstrip().endswith("MAPPED 0")
-    assert _run_counting(["list"], tmp_path).rstrip().endswith("MAPPED 3")
+    assert _run_counting(["list"], tmp_path).rstrip().endswith("MAPPED 4")  # Incident, IncidentAlert, TimelineEntry, Page
