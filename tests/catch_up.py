@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlmodel import select
-
+import dbread
 from conftest import run_pager
-from pager_cli.store import tables as m
 
 CONFIG = """\
 timezone: UTC
@@ -41,14 +39,10 @@ def add(count: int, at: str, first: int = 0) -> None:
 
 
 def steps(db, incident_id: int) -> list[tuple[str, str]]:
-    """(kind, HH:MM of day and time) of the incident's escalation steps, in order."""
-    with db.read() as s:
-        q = (select(m.TimelineEntry).where(m.TimelineEntry.incident_id == incident_id,
-                                           m.TimelineEntry.kind.in_(("escalated", "exhausted")))
-             .order_by(m.TimelineEntry.id))
-        return [(e.kind, e.at.strftime("%d %H:%M")) for e in s.exec(q)]
+    """(kind, day and HH:MM, UTC) of the incident's escalation steps, in order."""
+    return [(kind, at) for kind, at in dbread.timeline(db, incident_id, "kind", "at", fmt="%d %H:%M")
+            if kind in ("escalated", "exhausted")]
 
 
 def page_rows(db) -> list[tuple[int, int, str]]:
-    with db.read() as s:
-        return [(p.incident_id, p.step, p.at.strftime("%d %H:%M")) for p in s.exec(select(m.Page))]
+    return dbread.pages(db, "incident_id", "step", "at", fmt="%d %H:%M")
