@@ -254,6 +254,22 @@ def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None 
     return batch
 
 
+def apply_groups(db, now: datetime, groups: list[tuple[list[Alert], str | None]], *,  # noqa: ANN001
+                 by: str | None = None) -> list[Batch]:
+    """Several streams' records (each with its own fallback service) applied
+    in ONE write transaction, each group as `apply_batch` would: `serve`'s
+    group commit. The batches, once committed."""
+    batches = [Batch([Result(a.record, a.line, "error", None, None, a.error, a.warnings) for a in alerts], [])
+               for alerts, _ in groups]
+    todo = [(alerts, fallback, batch) for (alerts, fallback), batch in zip(groups, batches)
+            if any(a.error is None for a in alerts)]
+    if todo:
+        with db.write() as session:
+            for alerts, fallback, batch in todo:
+                _Apply(session, now, fallback, by, batch, set()).run(alerts)
+    return batches
+
+
 class _New:
     """An incident to open, gathered until `_Apply.open_new`."""
 

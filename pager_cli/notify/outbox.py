@@ -43,7 +43,7 @@ from sqlmodel import Session, col, select
 
 from ..store import tables as m
 from ..times import iso
-from . import contacts as stored
+from . import acklinks, contacts as stored
 from .channels import DEFAULT_DEADLINE, DEFAULT_PARALLEL, FAILED, RETRY, SENT, Job, Message, Result, SmtpConfig
 from .documents import document
 
@@ -205,11 +205,12 @@ def claim(session: Session, now: datetime, limit: int = 200,
         until = now + timedelta(seconds=timeout + deadline_s) + CLAIM_MARGIN
         _conn(session).execute(d.update().where(d.c.id.in_(ids)).values(
             state="sending", attempts=d.c.attempts + 1, claimed_at=now, claimed_until=until))
-    return _prepare(session, [r.id for r in take], contacts)
+    return _prepare(session, [r.id for r in take], contacts, now)
 
 
-def _prepare(session: Session, ids: list[int], contacts: dict) -> list[Claimed]:
-    """The jobs for claimed rows `ids`: each contact and delivery document."""
+def _prepare(session: Session, ids: list[int], contacts: dict, now: datetime) -> list[Claimed]:
+    """The jobs for claimed rows `ids`: each contact and delivery document
+    (a page's with its signed ack link when `serve.public_url` is set)."""
     from . import digest
 
     rows = list(_conn(session).execute(sa.select(d).where(d.c.id.in_(ids)).order_by(d.c.id)))
@@ -219,6 +220,8 @@ def _prepare(session: Session, ids: list[int], contacts: dict) -> list[Claimed]:
     smtp = stored.smtp(session)
     smtp_config = SmtpConfig.from_mapping(smtp) if smtp else None
     database = stored.database_id(session)
+    public_url = (stored.serve_settings(session) or {}).get("public_url")
+    key = stored.ack_key(session) if public_url and any(r.event == "page" for r in rows) else None
     out = []
     for row in rows:
         if row.event == "digest":
@@ -226,7 +229,8 @@ def _prepare(session: Session, ids: list[int], contacts: dict) -> list[Claimed]:
         else:
             docs = [incidents[row.incident_id]] if row.incident_id is not None else []
         contact = contacts[(row.user, row.contact)].contact
-        job = Job(contact, Message(document(row, docs), database_id=database),
+        link = acklinks.url(public_url, acklinks.sign(key, row.id, now)) if key and row.event == "page" else None
+        job = Job(contact, Message(document(row, docs, link), database_id=database),
                   smtp_config if contact.kind == "email" else None)
         out.append(Claimed(row.id, row.incident_id, row.user, row.contact, row.event, row.attempts, job))
     return out
