@@ -27,11 +27,20 @@ IDLE_TIMEOUT = 75.0  # seconds a keep-alive connection may wait for its next req
 
 
 class _DeadlineSocketReader(io.RawIOBase):
-    """A socket read with one deadline: each recv waits only for what is left."""
+    """A socket read with one deadline per request: waiting for a request may
+    last IDLE_TIMEOUT; from its first byte, the whole request (line, headers,
+    body) must arrive within `read_timeout`. Each recv waits only for what is
+    left, so a trickle of bytes does not keep the connection."""
 
-    def __init__(self, sock: socket.socket):
+    def __init__(self, sock: socket.socket, read_timeout: float):
         super().__init__()
         self.sock = sock
+        self.read_timeout = read_timeout
+        self.idle = True
+        self.deadline = time.monotonic() + IDLE_TIMEOUT
+
+    def next_request(self) -> None:
+        self.idle = True
         self.deadline = time.monotonic() + IDLE_TIMEOUT
 
     def readable(self) -> bool:
@@ -42,7 +51,11 @@ class _DeadlineSocketReader(io.RawIOBase):
         if left <= 0:
             raise TimeoutError("request deadline passed")
         self.sock.settimeout(left)
-        return self.sock.recv_into(buffer)
+        count = self.sock.recv_into(buffer)
+        if self.idle and count:
+            self.idle = False
+            self.deadline = time.monotonic() + self.read_timeout
+        return count
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,11 +68,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self._reader = _DeadlineSocketReader(self.connection)
+        self._reader = _DeadlineSocketReader(self.connection, self.server.read_timeout)
         self.rfile = io.BufferedReader(self._reader, 64 * 1024)
 
     def handle_one_request(self) -> None:
-        self._reader.deadline = time.monotonic() + IDLE_TIMEOUT
+        self._reader.next_request()
         self.server.idle(self, True)
         try:
             super().handle_one_request()
@@ -70,7 +83,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         self.server.idle(self, False)
-        self._reader.deadline = time.monotonic() + self.server.read_timeout
         return super().parse_request()
 
     def do_GET(self) -> None:  # noqa: N802
