@@ -43,7 +43,7 @@ from sqlmodel import Session, col, select
 
 from ..store import tables as m
 from ..times import iso
-from . import acklinks, contacts as stored
+from . import contacts as stored
 from .channels import DEFAULT_DEADLINE, DEFAULT_PARALLEL, FAILED, RETRY, SENT, Job, Message, Result, SmtpConfig
 from .documents import document
 
@@ -222,6 +222,8 @@ def _prepare(session: Session, ids: list[int], contacts: dict, now: datetime) ->
     database = stored.database_id(session)
     public_url = (stored.serve_settings(session) or {}).get("public_url")
     key = stored.ack_key(session) if public_url and any(r.event == "page" for r in rows) else None
+    if key:
+        from . import acklinks  # hmac: only when links are made
     out = []
     for row in rows:
         if row.event == "digest":
@@ -331,7 +333,7 @@ def test_contacts(db: Any, user: str, contact: str | None = None, *, now: dateti
             ids.append(_conn(session).execute(sa.insert(d).values(
                 incident_id=None, user=user, contact=name, event="test", rule=0, due_at=now, state="sending",
                 attempts=1, claimed_at=now, claimed_until=until, created_at=now)).inserted_primary_key[0])
-        claimed = _prepare(session, ids, contacts)
+        claimed = _prepare(session, ids, contacts, now)
     return _send(db, now, claimed, deadline_s, DEFAULT_PARALLEL)
 
 
