@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from ..errors import PagerError
 from .ingest import SENDS, Batch, Result, apply_groups
 
 MAX_RECORDS = 2000  # records per transaction
+ROUTING_TTL = 1.0  # seconds the configured services are trusted before they are read again
 
 
 @dataclass(eq=False)
@@ -53,6 +55,7 @@ class Writer:
         self.on_commit = on_commit
         self.by = by
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._routing: tuple[float, list, set[str], set[str]] | None = None  # (read at, rows, names, keys)
         self._thread = threading.Thread(target=self._run, name="pager-writer", daemon=True)
 
     def start(self) -> None:
@@ -109,10 +112,19 @@ class Writer:
             if stop:
                 return
 
-    def _apply(self, jobs: list[Job]) -> Batch:
-        from .serve import routing
+    def _services(self) -> tuple[list, set[str], set[str]]:
+        """The services (rows, names, routing keys), read again after
+        ROUTING_TTL: a `schedules apply` counts within a second."""
+        from .serve import services
 
-        names, keys = routing(self.db)
+        now = time.monotonic()
+        if self._routing is None or now - self._routing[0] > ROUTING_TTL:
+            rows = services(self.db)
+            self._routing = (now, rows, {s.name for s in rows}, {s.routing_key for s in rows if s.routing_key})
+        return self._routing[1:]
+
+    def _apply(self, jobs: list[Job]) -> Batch:
+        rows, names, keys = self._services()
         admitted = []
         for job in jobs:
             job.rejected = _rejected(job, names, keys)
@@ -123,7 +135,7 @@ class Writer:
             groups.setdefault(job.service, []).append(job)
         plan = [(fallback, members) for fallback, members in groups.items()]
         batches = apply_groups(self.db, self.clock(), [([a for j in members for a in j.alerts], fallback)
-                                                       for fallback, members in plan], by=self.by)
+                                                       for fallback, members in plan], by=self.by, services=rows)
         out = Batch([], [])
         for (_, members), batch in zip(plan, batches):
             start = 0

@@ -48,13 +48,18 @@ def healthy(db) -> bool:  # noqa: ANN001
     return True
 
 
-def routing(db) -> tuple[set[str], set[str]]:  # noqa: ANN001
-    """(service names, routing keys) as configured now."""
+def refresh_statistics(db) -> None:  # noqa: ANN001
+    """The planner's statistics, refreshed (at start and every few ticks: the
+    open incidents a server looks up by key grow and shrink)."""
+    db.analyze()
+
+
+def services(db) -> list:  # noqa: ANN001
+    """The services as configured now (`catalog.services` rows)."""
     from ..config import catalog
 
     with db.read() as session:
-        services = catalog.services(session)
-    return {s.name for s in services}, {s.routing_key for s in services if s.routing_key}
+        return catalog.services(session)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,8 @@ def enqueue(ctx: Context, request: Request) -> Response:
         return pagerduty.invalid([f"{job.rejected}: no service has this routing_key"])
     if job.error:
         return _unavailable(job.error)
+    if job.results[0].action == "error":
+        return pagerduty.invalid([job.results[0].error or "the event could not be routed"])
     return pagerduty.accepted(alerts[0].dedup_key)
 
 
@@ -111,6 +113,8 @@ def change_enqueue(ctx: Context, request: Request) -> Response:
         return pagerduty.invalid([f"{job.rejected}: no service has this routing_key"])
     if job.error:
         return _unavailable(job.error)
+    if job.results[0].action == "error":
+        return pagerduty.invalid([job.results[0].error or "the event could not be routed"])
     return pagerduty.change_accepted()
 
 

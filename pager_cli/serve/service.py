@@ -26,6 +26,9 @@ from .http import Server
 from .routes import Context, Dispatch
 
 
+STATISTICS_EVERY = 15.0  # seconds between refreshes of the planner's statistics (a few ms each)
+
+
 @dataclass
 class Options:
     host: str
@@ -77,8 +80,13 @@ class _Ticker:
             self.hooks.on_sent(outcomes)
 
     def _run(self) -> None:
-        due = time.monotonic()
+        from ..app.serve import refresh_statistics
+
+        due = statistics_due = time.monotonic()
         while not self.stopping:
+            if time.monotonic() >= statistics_due:
+                self._guard("statistics", lambda: refresh_statistics(self.db))
+                statistics_due = time.monotonic() + STATISTICS_EVERY
             if time.monotonic() >= due:
                 self._guard("tick", self.hooks.on_tick)
                 due = time.monotonic() + self.every
