@@ -106,8 +106,8 @@ class Served:
         return self.proc.returncode, "\n".join(self.lines) + "\n" + rest
 
 
-def start(*args: str, env: dict | None = None, listen: str = "127.0.0.1:0", timeout: float = 30) -> Served:
-    """`pager [ARGS] serve --listen LISTEN` started; returns once it listens."""
+def start(*args: str, env: dict | None = None, listen: str | None = "127.0.0.1:0", timeout: float = 30) -> Served:
+    """`pager [ARGS] serve --listen LISTEN` (None: the config's) started; returns once it listens."""
     global_args, serve_args = [], []
     target = global_args
     for a in args:
@@ -115,7 +115,7 @@ def start(*args: str, env: dict | None = None, listen: str = "127.0.0.1:0", time
             target = serve_args
             continue
         target.append(a)
-    proc = start_pager(*global_args, "serve", "--listen", listen, *serve_args, env=env,
+    proc = start_pager(*global_args, "serve", *(["--listen", listen] if listen else []), *serve_args, env=env,
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lines: list[str] = []
     deadline = time.monotonic() + timeout
