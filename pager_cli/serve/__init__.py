@@ -5,6 +5,7 @@
   the dispatch over the route table;
 - `routes`: the route table, one entry per endpoint, and the endpoints;
 - `pagerduty`: PagerDuty Events v2 checks and answers, as its clients expect;
+- `wire`: a request and a response as plain values;
 - `pages`: the ack link's HTML;
 - `service`: the server, the group-commit writer and the tick, started and
   drained together.

@@ -91,10 +91,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._serve()
 
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._send(json_response(405, {"error": "method not allowed"}))
+    def do_PUT(self) -> None:  # noqa: N802
+        self._send(json_response(405, {"error": "method not allowed"}), close=True)
 
-    do_PUT = do_DELETE = do_PATCH = do_HEAD  # noqa: N815
+    do_DELETE = do_PATCH = do_PUT  # noqa: N815
 
     def _serve(self) -> None:
         body = self._body()
@@ -151,7 +151,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_error(self, format: str, *args) -> None:  # noqa: A002, ANN002
         # the standard messages hold the request line (which may hold a token in
         # a query string): say only which kind of trouble it was
-        self.server.log(f"{self.client_address[0]}: {format.split(':')[0].split('%')[0].strip() or 'error'}")
+        if format.startswith("code %d") and args:
+            what = f"HTTP {args[0]} (a malformed request)"
+        else:
+            what = format.split(":")[0].split("%")[0].strip() or "error"
+        self.server.log(f"{self.client_address[0]}: {what}")
 
 
 class Server(ThreadingHTTPServer):

@@ -178,3 +178,26 @@ def test_sigterm_finishes_and_exits_0(served, db_path):
     assert code == 0, err
     assert err.strip().splitlines()[-1] == "stopped"
     assert incidents(db_path)[0][1:3] == ("web", "triggered")
+
+
+@pytest.mark.slow
+def test_a_database_busy_past_the_timeout_is_503_with_retry_after(cli, tmp_path, db_path, hook_file):
+    import sqlite3
+
+    configure(cli, tmp_path)
+    server = start(env={"PAGER_BUSY_TIMEOUT": "1"})
+    try:
+        assert server.post("/v2/enqueue", TRIGGER, token=None)[0] == 202
+        blocker = sqlite3.connect(db_path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        try:
+            status, headers, data = server.request("POST", "/v2/enqueue", json.dumps(TRIGGER), token=None)
+            assert status == 503 and headers["Retry-After"] == "5"
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert server.post("/v2/enqueue", TRIGGER, token=None)[0] == 202  # the sender's retry goes through
+        assert incidents(db_path)[0][5] == 2  # the refused one was not counted
+    finally:
+        code, _ = server.stop()
+    assert code == 0
