@@ -45,6 +45,7 @@ BENCHES = {
     "ingest": "bench_ingest",
     "deliveries": "bench_deliveries",
     "outbox_deliveries": "bench_outbox_deliveries",
+    "serve": "serve",  # bench/serve.py
 }
 HEAVY = {"metrics", "ingest"}  # skipped by --quick unless their run() takes `quick`
 _TARGET = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*(-?[0-9][0-9_,]*(?:\.[0-9]+)?)")

@@ -136,3 +136,21 @@ def test_the_command_table_names_every_command_of_every_cli_module():
         for info in source.registered_groups:
             found[info.name] = module
     assert found == COMMANDS
+
+
+SERVER_LIBRARIES = {"http.server", "socketserver", "hmac", "queue"}  # `pager serve`'s own stack
+
+
+def test_only_serve_imports_the_server_stack():
+    """http.server and the rest are imported by pager_cli.serve (the HTTP side),
+    app.group_commit (its writer) and notify.acklinks (ack link signatures), and
+    pager_cli.serve only by cli.serve: no other command loads them
+    (tests/serve/test_serve_imports.py checks the running commands)."""
+    # and the webhook sender's X-Pager-Signature (loaded only to send a webhook)
+    allowed = {"pager_cli.app.group_commit", "pager_cli.notify.acklinks", "pager_cli.notify.channels.webhook"}
+    wrong = [(name, m) for name in MODULES if not name.startswith("pager_cli.serve") and name not in allowed
+             for m, _ in _imports(name) if m in SERVER_LIBRARIES]
+    assert wrong == []
+    importers = {name for name in MODULES for m, _ in _imports(name)
+                 if m.startswith("pager_cli.serve") and not name.startswith("pager_cli.serve")}
+    assert importers == {"pager_cli.cli.serve"}

@@ -260,6 +260,23 @@ def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None 
     return batch
 
 
+def apply_groups(db, now: datetime, groups: list[tuple[list[Alert], str | None]], *,  # noqa: ANN001
+                 by: str | None = None, services: list[Row] | None = None) -> list[Batch]:
+    """Several streams' records (each with its own fallback service) applied
+    in ONE write transaction, each group as `apply_batch` would: `serve`'s
+    group commit. `services`: the service rows (`catalog.services`) when the
+    caller holds them already. The batches, once committed."""
+    batches = [Batch([Result(a.record, a.line, "error", None, None, a.error, a.warnings) for a in alerts], [])
+               for alerts, _ in groups]
+    todo = [(alerts, fallback, batch) for (alerts, fallback), batch in zip(groups, batches)
+            if any(a.error is None for a in alerts)]
+    if todo:
+        with db.write() as session:
+            for alerts, fallback, batch in todo:
+                _Apply(session, now, fallback, by, batch, set(), services).run(alerts)
+    return batches
+
+
 class _New:
     """An incident to open, gathered until `_Apply.open_new`."""
 
@@ -291,8 +308,9 @@ class _Apply:
     """One batch, inside its transaction."""
 
     def __init__(self, session, now: datetime, fallback: str | None, by: str | None, batch: Batch,  # noqa: ANN001
-                 warned: set[str]):
+                 warned: set[str], services: list[Row] | None = None):
         self.session = session
+        self.services = services
         self.warned = warned
         self.now = now
         self.fallback = fallback
@@ -350,7 +368,8 @@ class _Apply:
         """Per record (service, (service name, dedup key), title, alert key in a
         `dedup: service` service else None), or None for an error record; and
         the keys wanted per service."""
-        services = {s.name: s for s in catalog.services(self.session)}
+        services = {s.name: s for s in (self.services if self.services is not None
+                                         else catalog.services(self.session))}
         by_routing_key = {s.routing_key: s for s in services.values() if s.routing_key}
         clean_title, dedup_key_for = incidents.clean_title, incidents.dedup_key_for
         routed: list[tuple | None] = []

@@ -56,7 +56,7 @@ COMMANDS = {
     "oncall": "schedules", "trigger": "incidents", "ack": "incidents", "resolve": "incidents",
     "escalate": "incidents", "note": "incidents", "list": "incidents", "show": "incidents",
     "services": "incidents", "escalate-check": "escalation", "watch": "watch", "metrics": "metrics",
-    "deliveries": "notify", "schedules": "schedules", "notify": "notify",
+    "deliveries": "notify", "schedules": "schedules", "notify": "notify", "serve": "serve",
 }
 
 

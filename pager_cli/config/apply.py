@@ -75,6 +75,8 @@ def _settings(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001 - a config.C
     want = {"timezone": {"value": config.timezone}, "default_service": {"value": config.default_service}}
     if config.smtp is not None:
         want["smtp"] = {"value": json.dumps(config.smtp.to_json(), sort_keys=True)}
+    if config.serve is not None:
+        want["serve"] = {"value": json.dumps(config.serve.to_json(), sort_keys=True)}
     return want
 
 
@@ -132,7 +134,7 @@ def _services(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
 
 
 KINDS = (
-    Kind("setting", m.settings, "key", ("value",), _settings, shown=lambda name: name == "smtp"),
+    Kind("setting", m.settings, "key", ("value",), _settings, shown=lambda name: name in ("smtp", "serve")),
     Kind("user", m.users, "name", ("full_name", "email"), _users, parts=(
         Part("contacts", m.contacts, "user", ("name", "kind", "target", "timeout_s", "updates", "rate_count",
                                               "rate_window_s", "headers", "secret")),

@@ -96,7 +96,8 @@ def known_keys() -> set[str]:
     """Every key the config file may use, for the suggestions in `unknown key` problems."""
     from .contacts import Contact, NotifyRule, Smtp
     from .schema import EscalationPolicy, Layer, Level, Override, Schedule, Service, User, Window
+    from .serve import Serve
 
     models = (Config, User, Window, Layer, Override, Schedule, Level, EscalationPolicy, Service, Smtp, Contact,
-              NotifyRule)
+              NotifyRule, Serve)
     return {field.alias or name for model in models for name, field in model.model_fields.items()}

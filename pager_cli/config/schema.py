@@ -19,6 +19,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, Str
 
 from .. import times
 from .contacts import Contact, NotifyRule, Smtp, unreachable_users
+from .serve import Serve
 from ..errors import NotFound, UsageError
 from ..escalation.policy import Level as PolicyLevel, Policy
 from ..schedules import types as domain
@@ -265,6 +266,7 @@ class Config(BaseModel):
     timezone: Zone = "UTC"
     default_service: ServiceRef | None = None
     smtp: Smtp | None = None
+    serve: Serve | None = None
     users: dict[Name, User] = {}
     schedules: dict[Name, Schedule] = {}
     escalation_policies: dict[Name, EscalationPolicy] = {}

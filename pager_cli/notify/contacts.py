@@ -76,3 +76,23 @@ def database_id(session: Session) -> str:
         found = uuid.uuid4().hex[:16]
         session.connection().execute(sa.insert(t).values(key="database_id", value=found))
     return found
+
+
+def serve_settings(session: Session) -> dict[str, Any] | None:
+    """The `serve:` section as applied, or None."""
+    t = m.settings.c
+    value = session.connection().execute(sa.select(t.value).where(t.key == "serve")).scalar()
+    return json.loads(value) if value else None
+
+
+def ack_key(session: Session) -> bytes:
+    """The key that signs ack links (made on first use, in the caller's write
+    transaction; read-only callers get it once a link was made)."""
+    import secrets
+
+    t = m.instance
+    found = session.connection().execute(sa.select(t.c.value).where(t.c.key == "ack_link_key")).scalar()
+    if found is None:
+        found = secrets.token_hex(32)
+        session.connection().execute(sa.insert(t).values(key="ack_link_key", value=found))
+    return bytes.fromhex(found)

@@ -18,10 +18,10 @@ def incident_text(incident: dict[str, Any], event: str = "page") -> str:
     return one_line(f"[{tag}] {incident.get('service')}: {incident.get('title')} (#{incident.get('id')})")
 
 
-def document(row: Any, incidents: list[dict[str, Any]]) -> dict[str, Any]:
+def document(row: Any, incidents: list[dict[str, Any]], ack_url: str | None = None) -> dict[str, Any]:
     """The document for a claimed delivery `row` (its attempt counted):
     `incident` for a page or an update, `incidents` for a digest, neither for
-    a test."""
+    a test; `ack_url`: a page's signed ack link."""
     doc: dict[str, Any] = {"event": row.event, "delivery": row.id, "attempt": row.attempts, "user": row.user,
                            "contact": row.contact, "level": row.level}
     if row.event == "digest":
@@ -36,6 +36,6 @@ def document(row: Any, incidents: list[dict[str, Any]]) -> dict[str, Any]:
     else:
         incident = incidents[0] if incidents else {}
         doc["text"] = incident_text(incident, row.event)
-        doc["ack_url"] = None
+        doc["ack_url"] = ack_url
         doc["incident"] = incident
     return doc

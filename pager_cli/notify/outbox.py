@@ -205,11 +205,12 @@ def claim(session: Session, now: datetime, limit: int = 200,
         until = now + timedelta(seconds=timeout + deadline_s) + CLAIM_MARGIN
         _conn(session).execute(d.update().where(d.c.id.in_(ids)).values(
             state="sending", attempts=d.c.attempts + 1, claimed_at=now, claimed_until=until))
-    return _prepare(session, [r.id for r in take], contacts)
+    return _prepare(session, [r.id for r in take], contacts, now)
 
 
-def _prepare(session: Session, ids: list[int], contacts: dict) -> list[Claimed]:
-    """The jobs for claimed rows `ids`: each contact and delivery document."""
+def _prepare(session: Session, ids: list[int], contacts: dict, now: datetime) -> list[Claimed]:
+    """The jobs for claimed rows `ids`: each contact and delivery document
+    (a page's with its signed ack link when `serve.public_url` is set)."""
     from . import digest
 
     rows = list(_conn(session).execute(sa.select(d).where(d.c.id.in_(ids)).order_by(d.c.id)))
@@ -219,6 +220,10 @@ def _prepare(session: Session, ids: list[int], contacts: dict) -> list[Claimed]:
     smtp = stored.smtp(session)
     smtp_config = SmtpConfig.from_mapping(smtp) if smtp else None
     database = stored.database_id(session)
+    public_url = (stored.serve_settings(session) or {}).get("public_url")
+    key = stored.ack_key(session) if public_url and any(r.event == "page" for r in rows) else None
+    if key:
+        from . import acklinks  # hmac: only when links are made
     out = []
     for row in rows:
         if row.event == "digest":
@@ -226,7 +231,8 @@ def _prepare(session: Session, ids: list[int], contacts: dict) -> list[Claimed]:
         else:
             docs = [incidents[row.incident_id]] if row.incident_id is not None else []
         contact = contacts[(row.user, row.contact)].contact
-        job = Job(contact, Message(document(row, docs), database_id=database),
+        link = acklinks.url(public_url, acklinks.sign(key, row.id, now)) if key and row.event == "page" else None
+        job = Job(contact, Message(document(row, docs, link), database_id=database),
                   smtp_config if contact.kind == "email" else None)
         out.append(Claimed(row.id, row.incident_id, row.user, row.contact, row.event, row.attempts, job))
     return out
@@ -327,7 +333,7 @@ def test_contacts(db: Any, user: str, contact: str | None = None, *, now: dateti
             ids.append(_conn(session).execute(sa.insert(d).values(
                 incident_id=None, user=user, contact=name, event="test", rule=0, due_at=now, state="sending",
                 attempts=1, claimed_at=now, claimed_until=until, created_at=now)).inserted_primary_key[0])
-        claimed = _prepare(session, ids, contacts)
+        claimed = _prepare(session, ids, contacts, now)
     return _send(db, now, claimed, deadline_s, DEFAULT_PARALLEL)
 
 

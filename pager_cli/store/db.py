@@ -144,6 +144,14 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics, on an engine that keeps
+        them by hand (SQLite; a no-op elsewhere). For long-running processes."""
+        analyze = getattr(self.dialect, "analyze", None)
+        if analyze is not None:
+            with _translated(self.dialect, self.location), self._connection("write") as conn:
+                analyze(conn)
+
     def schema_version(self) -> int:
         """How many of MIGRATIONS are applied, as `pager_migration` records them."""
         with _translated(self.dialect, self.location), self._connection("read") as conn:

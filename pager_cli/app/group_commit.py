@@ -1,0 +1,157 @@
+"""Group commit for `pager serve`: the records of concurrent requests,
+applied by one writer thread in one transaction per batch.
+
+A request hands its records to `Writer.submit` and waits. The writer takes
+every request queued at that moment (up to MAX_RECORDS records), checks
+each against the services configured now (a PagerDuty routing key must be a
+service's `routing_key`; a `{service}` must exist), applies the admitted ones
+through the same code as `pager trigger -` (`ingest.apply_groups`, each
+request with its own fallback service) in ONE write transaction, and only
+then wakes the requests: an answer means committed, and a burst of N requests
+costs a few commits, not N. A database error (busy past the busy timeout)
+fails the whole batch: each of its requests learns it and may answer 503.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..alerts.record import Alert
+from ..errors import PagerError
+from .ingest import SENDS, Batch, Result, apply_groups
+
+MAX_RECORDS = 2000  # records per transaction
+ROUTING_TTL = 1.0  # seconds the configured services are trusted before they are read again
+
+
+@dataclass(eq=False)
+class Job:
+    """One request's records. `routing_key`: they must route by a service's
+    routing key; `service`: that service must exist (and is their fallback)."""
+
+    alerts: list[Alert]
+    service: str | None = None
+    routing_key: bool = False
+    results: list[Result] = field(default_factory=list)
+    rejected: str | None = None  # why the request was not admitted (the caller answers 4xx)
+    error: PagerError | None = None  # the batch failed (the caller answers 503)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Writer:
+    """The writer thread. `on_commit(batch)` gets each committed batch (its
+    pages; `sends`: whether it made or changed deliveries), on the writer
+    thread, after the requests were woken."""
+
+    def __init__(self, db, clock: Callable[[], datetime], on_commit: Callable[[Batch, bool], None],  # noqa: ANN001
+                 by: str | None = None):
+        self.db = db
+        self.clock = clock
+        self.on_commit = on_commit
+        self.by = by
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._routing: tuple[float, list, set[str], set[str]] | None = None  # (read at, rows, names, keys)
+        self._thread = threading.Thread(target=self._run, name="pager-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, job: Job) -> Job:
+        """Queue `job` and wait until its batch is committed (or failed)."""
+        self._queue.put(job)
+        job.done.wait()
+        return job
+
+    def stop(self) -> None:
+        """Finish what is queued, then end the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _take(self, first: Job) -> tuple[list[Job], bool]:
+        jobs, count, stop = [first], len(first.alerts), False
+        while count < MAX_RECORDS:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                stop = True
+                break
+            jobs.append(job)
+            count += len(job.alerts)
+        return jobs, stop
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs, stop = self._take(first)
+            batch = None
+            try:
+                batch = self._apply(jobs)
+            except PagerError as e:
+                for job in jobs:
+                    job.error = e
+            except Exception as e:  # a bug: answer 500, keep serving
+                for job in jobs:
+                    job.error = PagerError(f"internal error ({type(e).__name__})")
+            finally:
+                for job in jobs:
+                    job.done.set()
+            if batch is not None:
+                try:
+                    self.on_commit(batch, any(r.action in SENDS for r in batch.results))
+                except Exception:  # noqa: S110 - reporting must not stop the writer
+                    pass
+            if stop:
+                return
+
+    def _services(self) -> tuple[list, set[str], set[str]]:
+        """The services (rows, names, routing keys), read again after
+        ROUTING_TTL: a `schedules apply` counts within a second."""
+        from .serve import services
+
+        now = time.monotonic()
+        if self._routing is None or now - self._routing[0] > ROUTING_TTL:
+            rows = services(self.db)
+            self._routing = (now, rows, {s.name for s in rows}, {s.routing_key for s in rows if s.routing_key})
+        return self._routing[1:]
+
+    def _apply(self, jobs: list[Job]) -> Batch:
+        rows, names, keys = self._services()
+        admitted = []
+        for job in jobs:
+            job.rejected = _rejected(job, names, keys)
+            if job.rejected is None:
+                admitted.append(job)
+        groups: dict[str | None, list[Job]] = {}
+        for job in admitted:
+            groups.setdefault(job.service, []).append(job)
+        plan = [(fallback, members) for fallback, members in groups.items()]
+        batches = apply_groups(self.db, self.clock(), [([a for j in members for a in j.alerts], fallback)
+                                                       for fallback, members in plan], by=self.by, services=rows)
+        out = Batch([], [])
+        for (_, members), batch in zip(plan, batches):
+            start = 0
+            for job in members:
+                job.results = batch.results[start:start + len(job.alerts)]
+                start += len(job.alerts)
+            out.results += batch.results
+            out.pages += batch.pages
+        return out
+
+
+def _rejected(job: Job, names: set[str], keys: set[str]) -> str | None:
+    if job.service is not None and job.service not in names:
+        return f"unknown service {job.service!r}"
+    if job.routing_key:
+        for alert in job.alerts:
+            if alert.error is None and alert.routing_key not in keys:
+                return "unknown routing key"
+    return None

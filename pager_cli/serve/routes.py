@@ -1,0 +1,237 @@
+"""The route table and the endpoints of `pager serve` (PRODUCT.md §10).
+
+An endpoint is one `Route` entry: method, path pattern, function, and
+whether it is public (no Bearer token: the PagerDuty endpoints, as
+PagerDuty's own clients send none, /healthz, and the ack links, which carry
+their own signature). Every body goes through the same reading as stdin
+(`alerts.documents.records_of`, `alerts.stream.read_alerts` for /events) and
+the same ingest (`app.group_commit` → `app.ingest`); an answer is sent only
+after the commit.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..alerts.documents import records_of
+from ..alerts.json_strict import json_error_reason, limits_problem, loads_strict
+from ..alerts.record import bad_record
+from ..app.group_commit import Job
+from . import pagerduty
+from .pages import ack_page
+from .wire import Request, Response, json_response
+
+RETRY_AFTER = "5"  # seconds, with a 503
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: str  # {name} matches one path segment
+    endpoint: Callable[["Context", Request], Response]
+    public: bool = False
+
+
+class Context:
+    """What the endpoints share: the database, the clock, the writer, the token,
+    and `kick()`, asking the tick thread to send the deliveries due now."""
+
+    def __init__(self, db, clock, writer, token: str | None, kick: Callable[[], None]):  # noqa: ANN001
+        self.db, self.clock, self.writer, self.token, self.kick = db, clock, writer, token, kick
+
+
+def _unavailable(error: Exception) -> Response:
+    return json_response(503, {"error": "the database is busy or unavailable; retry"}, [("Retry-After", RETRY_AFTER)])
+
+
+def _submit(ctx: Context, job: Job) -> Job:
+    return ctx.writer.submit(job)
+
+
+def _document(body: bytes) -> tuple[Any, str | None]:
+    """The parsed JSON of a body, or the reason it is not usable JSON."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, "the body is not UTF-8"
+    try:
+        value = loads_strict(text)
+    except ValueError as e:
+        return None, json_error_reason(e, text)
+    return value, limits_problem(value, text)
+
+
+def _numbered(alerts: list) -> list:
+    for number, alert in enumerate(alerts, 1):
+        alert.record = number
+    return alerts
+
+
+# --- endpoints ---------------------------------------------------------------
+
+
+def enqueue(ctx: Context, request: Request) -> Response:
+    """POST /v2/enqueue: PagerDuty Events API v2."""
+    document, problem = _document(request.body)
+    if problem is not None:
+        return pagerduty.invalid([problem])
+    errors = pagerduty.problems(document, request.headers.get("X-Routing-Key"))
+    if errors:
+        return pagerduty.invalid(errors)
+    alerts = _numbered(list(records_of(document)))
+    if len(alerts) != 1 or alerts[0].error is not None or alerts[0].action == "change":
+        return pagerduty.invalid([alerts[0].error if alerts and alerts[0].error else "not an event"])
+    job = _submit(ctx, Job(alerts, routing_key=True))
+    if job.rejected:
+        return pagerduty.invalid([f"{job.rejected}: no service has this routing_key"])
+    if job.error:
+        return _unavailable(job.error)
+    if job.results[0].action == "error":
+        return pagerduty.invalid([job.results[0].error or "the event could not be routed"])
+    return pagerduty.accepted(alerts[0].dedup_key)
+
+
+def change_enqueue(ctx: Context, request: Request) -> Response:
+    """POST /v2/change/enqueue: a PagerDuty change event, timeline context only."""
+    document, problem = _document(request.body)
+    if problem is not None:
+        return pagerduty.invalid([problem])
+    errors = pagerduty.change_problems(document, request.headers.get("X-Routing-Key"))
+    if errors:
+        return pagerduty.invalid(errors)
+    alerts = _numbered(list(records_of(document)))
+    if len(alerts) != 1 or alerts[0].error is not None or alerts[0].action != "change":
+        return pagerduty.invalid([alerts[0].error if alerts and alerts[0].error else "not a change event"])
+    job = _submit(ctx, Job(alerts, routing_key=True))
+    if job.rejected:
+        return pagerduty.invalid([f"{job.rejected}: no service has this routing_key"])
+    if job.error:
+        return _unavailable(job.error)
+    if job.results[0].action == "error":
+        return pagerduty.invalid([job.results[0].error or "the event could not be routed"])
+    return pagerduty.change_accepted()
+
+
+def alertmanager(ctx: Context, request: Request) -> Response:
+    """POST /alertmanager/{service}: an Alertmanager (4) or Grafana (1) webhook body."""
+    from ..alerts import alertmanager as am_format
+
+    document, problem = _document(request.body)
+    if problem is None and not (isinstance(document, dict) and am_format.matches(document)):
+        problem = "not an Alertmanager or Grafana webhook body (version 4 or 1, with alerts[])"
+    if problem is not None:
+        return json_response(400, {"error": problem})
+    return _ingest(ctx, _numbered(list(records_of(document))), request.params["service"], as_lines=False)
+
+
+def events(ctx: Context, request: Request) -> Response:
+    """POST /events/{service}: what `pager trigger -` takes; the NDJSON outcome lines."""
+    from ..alerts.stream import read_alerts
+
+    service = request.params["service"]
+    alerts = list(read_alerts(io.BytesIO(request.body), "auto", service))
+    return _ingest(ctx, alerts, service, as_lines=True)
+
+
+def _ingest(ctx: Context, alerts: list, service: str, as_lines: bool) -> Response:
+    if not alerts:
+        alerts = [bad_record(1, "the body holds no record")]
+        alerts[0].record = 1
+    job = _submit(ctx, Job(alerts, service=service))
+    if job.rejected:
+        return json_response(404, {"error": job.rejected})
+    if job.error:
+        return _unavailable(job.error)
+    outcomes = [r.to_json() for r in job.results]
+    if as_lines:
+        text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in outcomes)
+        return Response(200, text.encode("utf-8"), "application/x-ndjson")
+    return json_response(200, {"status": "success", "records": outcomes})
+
+
+def healthz(ctx: Context, request: Request) -> Response:
+    from ..app.serve import healthy
+
+    if healthy(ctx.db):
+        return json_response(200, {"status": "ok"})
+    return json_response(503, {"status": "unavailable"}, [("Retry-After", RETRY_AFTER)])
+
+
+def ack_link(ctx: Context, request: Request) -> Response:
+    """GET /ack/{token}: a page with one button; POST /ack/{token}: acknowledge."""
+    from ..app import serve as app
+    from ..errors import PagerError
+
+    token = request.params["token"]
+    try:
+        if request.method == "GET":
+            found = app.link(ctx.db, token, ctx.clock())
+            return ack_page(200, found, None)
+        found, done = app.acknowledge(ctx.db, token, ctx.clock())
+    except app.BadLink as e:
+        return ack_page(410 if e.expired else 403, None, str(e))
+    except PagerError as e:
+        if e.exit_code == 1:
+            return _unavailable(e)
+        return ack_page(409, None, e.message)
+    if done.error is not None:
+        return ack_page(409, found, done.error.message)
+    ctx.kick()
+    return ack_page(200, found, done.message or f"Incident #{found.incident} acknowledged as {found.user}.")
+
+
+ROUTES: list[Route] = [
+    Route("POST", "/v2/enqueue", enqueue, public=True),
+    Route("POST", "/v2/change/enqueue", change_enqueue, public=True),
+    Route("POST", "/alertmanager/{service}", alertmanager),
+    Route("POST", "/events/{service}", events),
+    Route("GET", "/ack/{token}", ack_link, public=True),
+    Route("POST", "/ack/{token}", ack_link, public=True),
+    Route("GET", "/healthz", healthz, public=True),
+]
+
+
+def _compile(pattern: str) -> re.Pattern:
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(pattern)) + "/?$")
+
+
+class Dispatch:
+    """Request → route → endpoint, with the Bearer token check."""
+
+    def __init__(self, ctx: Context, routes: list[Route] | None = None):
+        self.ctx = ctx
+        self.table = [(route, _compile(route.pattern)) for route in (routes or ROUTES)]
+
+    def __call__(self, request: Request) -> Response:
+        from urllib.parse import unquote
+
+        allowed = []
+        for route, regex in self.table:
+            found = regex.match(request.path)
+            if found is None:
+                continue
+            if route.method != request.method:
+                allowed.append(route.method)
+                continue
+            if not route.public and not self._authorized(request):
+                return json_response(401, {"error": "a valid Bearer token is required"},
+                                     [("WWW-Authenticate", 'Bearer realm="pager"')])
+            request.params = {k: unquote(v) for k, v in found.groupdict().items()}
+            return route.endpoint(self.ctx, request)
+        if allowed:
+            return json_response(405, {"error": "method not allowed"}, [("Allow", ", ".join(sorted(set(allowed))))])
+        return json_response(404, {"error": "no such endpoint"})
+
+    def _authorized(self, request: Request) -> bool:
+        if self.ctx.token is None:
+            return True  # loopback only: `serve` refuses anything else without a token
+        scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(given.strip().encode("utf-8", "replace"), self.ctx.token.encode("utf-8"))

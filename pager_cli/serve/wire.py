@@ -1,0 +1,29 @@
+"""A request and a response as the endpoints see them: plain values, no socket."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: Any  # an email.message.Message, as http.server gives it
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def json_response(status: int, value: Any, headers: list | None = None) -> Response:
+    return Response(status, json.dumps(value, ensure_ascii=False).encode("utf-8"), headers=headers or [])
