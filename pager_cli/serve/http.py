@@ -5,7 +5,7 @@ answer waits out a 40 ms delayed ACK: 89 requests/s instead of thousands).
 A connection may wait IDLE_TIMEOUT for its next request; once the request
 line is in, the headers and the body must all arrive within `read_timeout`
 (one deadline for the whole request, not per read: a client sending a byte a
-second is cut off all the same). Bodies over MAX_BODY get 413 unread. No log
+second is cut off all the same). Bodies over MAX_BODY get 413, their bytes dropped unparsed. No log
 line shows a body, a header value, a token or a query string.
 """
 
@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from .wire import Request, Response, json_response
 
 MAX_BODY = 1024 * 1024
+DISCARD_LIMIT = 8 * MAX_BODY  # what a refused body may still send before the connection closes
 IDLE_TIMEOUT = 75.0  # seconds a keep-alive connection may wait for its next request
 
 
@@ -121,6 +122,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(raw)
         if length > MAX_BODY:
             self._send(json_response(413, {"error": f"body larger than {MAX_BODY // 1024 // 1024} MiB"}), close=True)
+            self._discard(min(length, DISCARD_LIMIT))
             return None
         try:
             body = self.rfile.read(length) if length else b""
@@ -132,6 +134,19 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         return body
+
+    def _discard(self, length: int) -> None:
+        """Read and drop up to `length` bytes of a refused body (within the read
+        deadline), so a client still sending it reads the answer instead of a
+        reset connection; a client that sends more is cut off all the same."""
+        try:
+            while length > 0:
+                chunk = self.rfile.read1(min(length, 64 * 1024))
+                if not chunk:
+                    return
+                length -= len(chunk)
+        except (TimeoutError, OSError):
+            return
 
     def _send(self, response: Response, close: bool = False) -> None:
         self.send_response(response.status)
