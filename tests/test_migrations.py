@@ -98,6 +98,8 @@ def test_migrations_build_the_schema_the_models_describe(tmp_path):
     assert partial == {  # the where-clauses are compared, not lost on the way
         "index uq_incident_open_key": "status IN ('triggered', 'acknowledged')",
         "index ix_incident_due": "next_escalation_at IS NOT NULL",
+        "index ix_incident_auto_resolve": "auto_resolve_at IS NOT NULL",
+        "index ix_heartbeat_late": "late_at IS NOT NULL",
         "index ix_delivery_due": "state IN ('pending', 'sending')",
         "index ix_delivery_waiting": "state = 'bundled' AND bundle_id IS NULL",
     }

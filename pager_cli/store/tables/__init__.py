@@ -18,11 +18,12 @@ from __future__ import annotations
 from .config import (contacts, escalation_levels, escalation_policies, layers, notify_rules, schedule_overrides,
                      schedules, services, settings, users)
 from .delivery import deliveries, instance
+from .timers import heartbeats, maintenance_rules, maintenance_windows
 
 _INCIDENT_NAMES = frozenset({"Incident", "TimelineEntry", "Page", "OPEN_STATUSES", "is_open"})
 
-__all__ = ["contacts", "deliveries", "escalation_levels", "escalation_policies", "instance", "layers",
-           "notify_rules", "schedule_overrides", "schedules", "services", "settings", "users", *sorted(_INCIDENT_NAMES)]
+__all__ = ["contacts", "deliveries", "escalation_levels", "escalation_policies", "heartbeats", "instance", "layers",
+           "maintenance_rules", "maintenance_windows", "notify_rules", "schedule_overrides", "schedules", "services", "settings", "users", *sorted(_INCIDENT_NAMES)]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the incident tables, loaded when first named
