@@ -118,7 +118,7 @@ def test_every_partial_index_is_declared_for_both_engines():
     declare(tables, "postgresql")
     partial = [index for table in tables for index in table.indexes if index.dialect_options["sqlite"]["where"] is not None]
     assert {index.name for index in partial} == {"uq_incident_open_key", "ix_incident_due", "ix_delivery_due",
-                                                 "ix_delivery_waiting"}
+                                                 "ix_delivery_waiting", "ix_incident_auto_resolve", "ix_heartbeat_late"}
     for index in partial:
         where = {engine: index.dialect_options[engine]["where"] for engine in ("sqlite", "postgresql")}
         assert (index.name, str(where["sqlite"])) == (index.name, str(where["postgresql"]))
