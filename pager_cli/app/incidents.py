@@ -40,6 +40,8 @@ class IncidentView:
     resolved_at: datetime | None
     resolved_by: str | None
     details: Any
+    held_until: datetime | None = None  # in maintenance until then: nobody paged
+    snoozed_until: datetime | None = None
     timeline: list[EntryView] | None = None
     deliveries: list[dict] | None = None  # `show` only: the outbox's rows, oldest first, as JSON documents
 
@@ -53,6 +55,11 @@ class IncidentView:
         from ..incidents.views import to_json
 
         doc = to_json(self, self.timeline)
+        if self.timeline is not None:  # `show`: its timers too
+            from ..times import iso
+
+            doc["held_until"] = iso(self.held_until)
+            doc["snoozed_until"] = iso(self.snoozed_until)
         if self.deliveries is not None:
             doc["deliveries"] = self.deliveries
         return doc
@@ -183,6 +190,21 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
                                     pages=_pages(outcome.events), warnings=_paged_nobody(outcome.events)))
     done = any(r.error is None and r.message is None for r in results)
     return Transitions(results, worst, send_due(db, now) if done else [])
+
+
+def snooze(db, now: datetime, incident_id: int, length: str, by: str) -> IncidentView:  # noqa: ANN001
+    """`pager snooze ID --for DURATION`: an acknowledged incident, triggered
+    again at its current level when the snooze runs out (Conflict, exit 4,
+    for any other)."""
+    from ..incidents import lifecycle as incidents
+    from ..times import parse_duration
+    from ..timers.incidents import snooze as snooze_
+
+    span = parse_duration(length)
+    with db.write() as session:
+        incident = incidents.get(session, incident_id)
+        snooze_(session, now, incident, span, by)
+        return IncidentView.of(incident)
 
 
 def note(db, now: datetime, incident_id: int, text: str, by: str) -> IncidentView:  # noqa: ANN001

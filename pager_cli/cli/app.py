@@ -156,9 +156,9 @@ def _drop_bad_terminal_size() -> None:
 
 
 def _register() -> None:
-    from . import escalation, incidents, metrics, notify, schedules, watch
+    from . import escalation, incidents, metrics, notify, schedules, timers, watch
 
-    for module in (schedules, incidents, escalation, watch, metrics, notify):
+    for module in (schedules, incidents, escalation, watch, metrics, notify, timers):
         module.register(commands)
 
 
