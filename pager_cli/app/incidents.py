@@ -260,17 +260,30 @@ def show(db, incident_id: int) -> IncidentView:  # noqa: ANN001
         return IncidentView.of(incident, incidents.timeline(session, incident_id), sent)
 
 
-def services(db) -> list[dict]:  # noqa: ANN001
-    """Each service: healthy or not (open incidents), its escalation policy."""
+def services(db, now: datetime) -> list[dict]:  # noqa: ANN001
+    """Each service: healthy or not (open incidents), its escalation policy,
+    the end of the maintenance it is in (or None) and its late heartbeats."""
+    import sqlalchemy as sa
+
     from ..config import catalog
+    from ..heartbeats.beat import state
     from ..incidents import lifecycle as incidents
+    from ..maintenance.windows import until
+    from ..store import tables as m
+    from ..times import iso
 
     with db.read() as session:
         rows = catalog.services(session)
         counts = incidents.open_counts(session)
+        held = {s.name: until(session, s.name, now) for s in rows}
+        late: dict[str, list[str]] = {}
+        for hb in session.connection().execute(sa.select(m.heartbeats).order_by(m.heartbeats.c.name)):
+            if state(hb, now) == "late":
+                late.setdefault(hb.service, []).append(hb.name)
     return [
         {"service": s.name, "healthy": counts.get(s.name, 0) == 0, "open_incidents": counts.get(s.name, 0),
          "escalation_policy": s.escalation_policy, "dedup": s.dedup,
-         "require_ack_before_resolve": s.require_ack_before_resolve}
+         "require_ack_before_resolve": s.require_ack_before_resolve,
+         "maintenance_until": iso(held[s.name]), "late_heartbeats": late.get(s.name, [])}
         for s in rows
     ]

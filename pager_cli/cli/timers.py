@@ -52,11 +52,11 @@ def heartbeats(ctx: typer.Context, json_: JsonFlag = False) -> None:
         return
     tz = c.tz()
     styles = {"ok": "green", "late": "bold red", "never": "yellow"}
-    grid = output.table("Heartbeat", "Service", "Interval", "Last ping", "Late at", "State", fold=("Heartbeat", "Service"))
+    grid = output.table("Heartbeat", "Service", "Interval", "Last ping", "State", fold=("Heartbeat", "Service"))
     for r in rows:
-        late = f"#{r.incident}" if r.incident is not None else output.local_time(r.late_at, tz)
+        state = f"late (#{r.incident})" if r.incident is not None else r.state
         grid.add_row(output.literal(r.name), output.literal(r.service), format_duration(r.interval_s),
-                     output.local_time(r.last_ping_at, tz), late, output.literal(r.state, styles[r.state]))
+                     output.local_time(r.last_ping_at, tz), output.literal(state, styles[r.state]))
     output.show(grid)
 
 
@@ -106,11 +106,12 @@ def maintenance_list(ctx: typer.Context, json_: JsonFlag = False) -> None:
         output.say("No maintenance windows.")
         return
     tz = c.tz()
-    grid = output.table("ID", "Services", "From", "Until", "Active", "Comment", fold=("Services", "Comment"))
+    grid = output.table("ID", "Services", "From", "Until", "Comment", fold=("Services", "Comment"))
     for r in rows:
-        grid.add_row(str(r.id) if r.id is not None else "config", output.literal(", ".join(r.services)),
-                     output.local_time(r.start, tz), output.local_time(r.end, tz), "yes" if r.active(now) else "no",
-                     output.literal(r.comment or r.rule or ""))
+        rule = r.rule.split(" ", 1)[1] if r.rule else ""  # the services are in their own column
+        grid.add_row(str(r.id) if r.id is not None else "-", output.literal(", ".join(r.services)),
+                     output.local_time(r.start, tz) + (" (now)" if r.active(now) else ""),
+                     output.local_time(r.end, tz), output.literal(r.comment or f"config: {rule}"))
     output.show(grid)
 
 

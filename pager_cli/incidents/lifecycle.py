@@ -138,6 +138,9 @@ def open_incidents(session: Session, now: datetime,
             incident.auto_resolve_at = now + timedelta(seconds=svc.auto_resolve_s)
         events = escalation.start(session, incident, now)
         warnings = [] if incident.escalation_policy else [f"service {svc.name} has no escalation policy: incident #{incident.id} is unassigned"]
+        if incident.held_until is not None:
+            warnings.append(f"service {svc.name} is in maintenance until {iso(incident.held_until)}:"
+                            f" incident #{incident.id} pages nobody until then")
         session.add(incident)
         outcomes.append(Outcome(incident, "created", events, warnings))
     return outcomes
