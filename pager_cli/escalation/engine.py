@@ -178,7 +178,6 @@ def hold(session: Session, incident: m.Incident, at: datetime, end: datetime) ->
 
 def _release(session: Session, incident: m.Incident, policy: catalog.Policy, at: datetime) -> list[Event]:
     """Maintenance over at `at`: level 0 (pass 0), reached at `at`."""
-    incident.held_until = None
     if incident.level_reached_at is not None:
         incident.escalation_step += 1  # a new step: its pages are new pages
     add_timeline(session, incident.id, at, "released", "maintenance over: escalation starts at level 0")
@@ -316,19 +315,19 @@ def advance(session: Session, incident: m.Incident, now: datetime, budget: Budge
         if incident.status == "acknowledged":
             events += _wake(session, incident, at)
             continue
-        policy, followed = follow(session, incident, at)
-        events += followed
-        if policy is None:
-            incident.next_escalation_at = None
-            incident.held_until = None
-            break
-        if incident.next_escalation_at != at:
-            continue  # follow moved it
         end = maintenance.until(session, incident.service, at)
         if end is not None:
             hold(session, incident, at, end)
             continue
-        if incident.held_until is not None:
+        released, incident.held_until = incident.held_until is not None, None
+        policy, followed = follow(session, incident, at)
+        events += followed
+        if policy is None:
+            incident.next_escalation_at = None
+            break
+        if incident.next_escalation_at != at:
+            continue  # follow moved it (or started it at level 0: the policy changed during the hold)
+        if released:
             events += _release(session, incident, policy, at)
             continue
         if incident.level_reached_at is not None:
