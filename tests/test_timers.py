@@ -187,6 +187,20 @@ def test_config_window_follows_the_wall_clock_across_the_fall_back_night(cli, tm
     assert pages(db_path, "user", "at", fmt="%H:%M") == [("alice", "02:30")]
 
 
+def test_config_window_starting_in_the_spring_forward_gap_starts_at_the_transition(cli, tmp_path):
+    # Sunday 2026-03-29 Berlin springs forward 02:00 CET -> 03:00 CEST: 02:30 is the transition, 01:00 UTC
+    text = QUIET.replace('days: [tue], from: "22:00", to: "23:00"', 'days: [sun], from: "02:30", to: "03:30"')
+    assert cli("--now", "2026-03-20T00:00:00Z", "schedules", "apply", write(tmp_path, text)).code == 0
+
+    def until(now: str):
+        doc = cli("--now", now, "--json", "services").json()
+        return [d["maintenance_until"] for d in doc if d["service"] == "payments"][0]
+
+    assert until("2026-03-29T00:59:00Z") is None
+    assert until("2026-03-29T01:00:00Z") == "2026-03-29T01:30:00Z"
+    assert until("2026-03-29T01:30:00Z") is None
+
+
 def test_command_window_holds_and_ending_it_starts_escalation_at_its_end(quiet, db_path):
     r = quiet("--now", "2026-12-09T10:00:00Z", "--json", "maintenance", "start", "payments", "--for", "2h",
               "--comment", "db upgrade")

@@ -86,14 +86,12 @@ def listing(db, now: datetime) -> list[WindowView]:  # noqa: ANN001
     with db.read() as session:
         rows = session.connection().execute(sa.select(m.maintenance_windows).where(t.end > now)
                                             .order_by(t.start, t.id)).all()
-        names = list(session.connection().execute(sa.select(m.maintenance_rules.c.name)
-                                                  .order_by(m.maintenance_rules.c.name)).scalars())
         rules = load(session).rules
     found = [WindowView(r.id, r.services, r.start, r.end, r.comment, "command") for r in rows]
-    for name, rule in zip(names, rules):  # both in name order
+    for rule in rules:
         span = _occurrence(rule, now)
         if span is not None:
-            found.append(WindowView(None, sorted(rule.services), *span, None, "config", name))
+            found.append(WindowView(None, sorted(rule.services), *span, None, "config", rule.name))
     return found
 
 

@@ -279,9 +279,6 @@ class Maintenance(_Model):
     end: ClockTime = Field(alias="to")
     timezone: Zone | None = None
 
-    def window(self) -> Window:
-        return Window.model_validate({"days": self.days, "from": self.start, "to": self.end})
-
     def name(self, default_zone: str) -> str:
         """What the window says, which names it: `payments tue 22:00-23:00 Europe/Berlin`."""
         days = ",".join(DAYS[d] for d in self.days)

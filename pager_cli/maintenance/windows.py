@@ -25,6 +25,7 @@ _CHAIN = 1000  # windows that follow each other without a gap, at most
 
 @dataclass(frozen=True)
 class Rule:
+    name: str  # what it says: "payments tue 22:00-23:00 Europe/Berlin"
     services: frozenset[str]
     restrict: tuple[Restrict, ...]
     tz: ZoneInfo
@@ -65,7 +66,7 @@ def load(session) -> Maintenance:  # noqa: ANN001 - a Session
         return found
     conn = session.connection()
     rules = tuple(
-        Rule(frozenset(r.services), (Restrict(tuple(DAYS.index(d) for d in r.days), time.fromisoformat(r.start_local),
+        Rule(r.name, frozenset(r.services), (Restrict(tuple(DAYS.index(d) for d in r.days), time.fromisoformat(r.start_local),
                                               time.fromisoformat(r.end_local)),), zone(r.timezone))
         for r in conn.execute(sa.select(m.maintenance_rules).order_by(m.maintenance_rules.c.name))
     )
