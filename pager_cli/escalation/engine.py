@@ -306,6 +306,7 @@ def advance(session: Session, incident: m.Incident, now: datetime, budget: Budge
         incident.next_escalation_at = None
         return []
     events: list[Event] = []
+    policy: catalog.Policy | None = None  # followed once: the config cannot change within the transaction
     while incident.next_escalation_at is not None and incident.next_escalation_at <= now:
         at = incident.next_escalation_at
         if budget is not None:
@@ -320,13 +321,14 @@ def advance(session: Session, incident: m.Incident, now: datetime, budget: Budge
             hold(session, incident, at, end)
             continue
         released, incident.held_until = incident.held_until is not None, None
-        policy, followed = follow(session, incident, at)
-        events += followed
         if policy is None:
-            incident.next_escalation_at = None
-            break
-        if incident.next_escalation_at != at:
-            continue  # follow moved it (or started it at level 0: the policy changed during the hold)
+            policy, followed = follow(session, incident, at)
+            events += followed
+            if policy is None:
+                incident.next_escalation_at = None
+                break
+            if incident.next_escalation_at != at:
+                continue  # follow moved it (or started it at level 0: the policy changed during the hold)
         if released:
             events += _release(session, incident, policy, at)
             continue
