@@ -190,7 +190,9 @@ def test_full_life_cycle_timeline_and_json_shape(setup):
     doc = setup("show", "1", "--json").json()
     assert set(doc) == {"id", "service", "title", "severity", "status", "dedup_key", "alert_count", "assignees",
                         "escalation_level", "created_at", "last_alert_at", "acknowledged_at", "acknowledged_by",
-                        "resolved_at", "resolved_by", "details", "timeline", "deliveries"}
+                        "resolved_at", "resolved_by", "details", "timeline", "deliveries",
+                        "held_until", "snoozed_until"}  # show's timers (PRODUCT §12)
+    assert doc["held_until"] is None and doc["snoozed_until"] is None
     assert doc["deliveries"] == []  # nobody in the example config has contacts
     assert doc["status"] == "resolved" and doc["alert_count"] == 2 and doc["details"] == {"host": "db1"}
     assert doc["acknowledged_at"] == "2026-11-23T10:03:00Z" and doc["acknowledged_by"] == "alice"

@@ -98,6 +98,8 @@ def test_migrations_build_the_schema_the_models_describe(tmp_path):
     assert partial == {  # the where-clauses are compared, not lost on the way
         "index uq_incident_open_key": "status IN ('triggered', 'acknowledged')",
         "index ix_incident_due": "next_escalation_at IS NOT NULL",
+        "index ix_incident_auto_resolve": "auto_resolve_at IS NOT NULL",
+        "index ix_heartbeat_late": "late_at IS NOT NULL",
         "index ix_delivery_due": "state IN ('pending', 'sending')",
         "index ix_delivery_waiting": "state = 'bundled' AND bundle_id IS NULL",
     }
@@ -116,7 +118,7 @@ def test_every_partial_index_is_declared_for_both_engines():
     declare(tables, "postgresql")
     partial = [index for table in tables for index in table.indexes if index.dialect_options["sqlite"]["where"] is not None]
     assert {index.name for index in partial} == {"uq_incident_open_key", "ix_incident_due", "ix_delivery_due",
-                                                 "ix_delivery_waiting"}
+                                                 "ix_delivery_waiting", "ix_incident_auto_resolve", "ix_heartbeat_late"}
     for index in partial:
         where = {engine: index.dialect_options[engine]["where"] for engine in ("sqlite", "postgresql")}
         assert (index.name, str(where["sqlite"])) == (index.name, str(where["postgresql"]))

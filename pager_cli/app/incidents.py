@@ -40,6 +40,8 @@ class IncidentView:
     resolved_at: datetime | None
     resolved_by: str | None
     details: Any
+    held_until: datetime | None = None  # in maintenance until then: nobody paged
+    snoozed_until: datetime | None = None
     timeline: list[EntryView] | None = None
     deliveries: list[dict] | None = None  # `show` only: the outbox's rows, oldest first, as JSON documents
 
@@ -53,6 +55,11 @@ class IncidentView:
         from ..incidents.views import to_json
 
         doc = to_json(self, self.timeline)
+        if self.timeline is not None:  # `show`: its timers too
+            from ..times import iso
+
+            doc["held_until"] = iso(self.held_until)
+            doc["snoozed_until"] = iso(self.snoozed_until)
         if self.deliveries is not None:
             doc["deliveries"] = self.deliveries
         return doc
@@ -193,6 +200,21 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
     return Transitions(results, worst, send_due(db, now) if done else [])
 
 
+def snooze(db, now: datetime, incident_id: int, length: str, by: str) -> IncidentView:  # noqa: ANN001
+    """`pager snooze ID --for DURATION`: an acknowledged incident, triggered
+    again at its current level when the snooze runs out (Conflict, exit 4,
+    for any other)."""
+    from ..incidents import lifecycle as incidents
+    from ..times import parse_duration
+    from ..timers.incidents import snooze as snooze_
+
+    span = parse_duration(length)
+    with db.write() as session:
+        incident = incidents.get(session, incident_id)
+        snooze_(session, now, incident, span, by)
+        return IncidentView.of(incident)
+
+
 def note(db, now: datetime, incident_id: int, text: str, by: str) -> IncidentView:  # noqa: ANN001
     from ..incidents import lifecycle as incidents
 
@@ -248,17 +270,30 @@ def show(db, incident_id: int) -> IncidentView:  # noqa: ANN001
         return IncidentView.of(incident, incidents.timeline(session, incident_id), sent)
 
 
-def services(db) -> list[dict]:  # noqa: ANN001
-    """Each service: healthy or not (open incidents), its escalation policy."""
+def services(db, now: datetime) -> list[dict]:  # noqa: ANN001
+    """Each service: healthy or not (open incidents), its escalation policy,
+    the end of the maintenance it is in (or None) and its late heartbeats."""
+    import sqlalchemy as sa
+
     from ..config import catalog
+    from ..heartbeats.beat import state
     from ..incidents import queries as incidents
+    from ..maintenance.windows import until
+    from ..store import tables as m
+    from ..times import iso
 
     with db.read() as session:
         rows = catalog.services(session)
         counts = incidents.open_counts(session)
+        held = {s.name: until(session, s.name, now) for s in rows}
+        late: dict[str, list[str]] = {}
+        for hb in session.connection().execute(sa.select(m.heartbeats).order_by(m.heartbeats.c.name)):
+            if state(hb, now) == "late":
+                late.setdefault(hb.service, []).append(hb.name)
     return [
         {"service": s.name, "healthy": counts.get(s.name, 0) == 0, "open_incidents": counts.get(s.name, 0),
          "escalation_policy": s.escalation_policy, "dedup": s.dedup,
-         "require_ack_before_resolve": s.require_ack_before_resolve}
+         "require_ack_before_resolve": s.require_ack_before_resolve,
+         "maintenance_until": iso(held[s.name]), "late_heartbeats": late.get(s.name, [])}
         for s in rows
     ]

@@ -7,9 +7,9 @@ the work in small committed pieces, yielding each piece's events (things a
 person or cron should hear about: `.page`, `.line()`, `.to_json()`) right
 after the piece commits. Nothing is kept across pieces.
 
-Today there are the escalation engine and the delivery outbox
-(`notify.outbox.run`); the heartbeat and maintenance timers plug in as one
-more `Manager` each.
+There are the timers (`app.timers`: heartbeats gone late, auto-resolve), the
+escalation engine (whose due instants also hold snooze and ack-timeout ends
+and maintenance holds) and the delivery outbox (`notify.outbox.run`).
 
 The cron fast path: with nothing due, a tick is one indexed read per manager
 and loads no ORM model (`escalation.due` answers in SQLAlchemy Core).
@@ -54,7 +54,20 @@ def _deliveries(db, now: datetime) -> Iterator[list]:  # noqa: ANN001 - a Databa
         yield outcomes
 
 
+def _timers(db, now: datetime) -> Iterator[list]:  # noqa: ANN001 - a Database
+    """Heartbeats gone late and auto-resolves due at `now` (`app.timers`).
+    Snooze, ack timeout and maintenance ends are escalation due instants."""
+    from ..timers.due import anything_due
+
+    if not anything_due(db, now):
+        return
+    from . import timers
+
+    yield from timers.run(db, now)
+
+
 MANAGERS: list[Manager] = [
+    Manager("timers", _timers),  # first: an incident a late heartbeat opened at 03:00 escalates in this tick
     Manager("escalation", _escalation),
     Manager("deliveries", _deliveries),  # after escalation: the pages a step made go out in the same tick
 ]

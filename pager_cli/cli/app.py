@@ -57,6 +57,7 @@ COMMANDS = {
     "escalate": "incidents", "note": "incidents", "list": "incidents", "show": "incidents",
     "services": "incidents", "escalate-check": "escalation", "watch": "watch", "metrics": "metrics",
     "deliveries": "notify", "schedules": "schedules", "notify": "notify", "serve": "serve",
+    "heartbeat": "timers", "heartbeats": "timers", "maintenance": "timers", "snooze": "timers",
 }
 
 

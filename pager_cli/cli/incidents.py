@@ -245,6 +245,8 @@ def show(
         ("last alert", output.local_time(incident.last_alert_at, tz)),
         ("acknowledged", _by(incident.acknowledged_at, incident.acknowledged_by, tz)),
         ("resolved", _by(incident.resolved_at, incident.resolved_by, tz)),
+        *((("held until", output.local_time(incident.held_until, tz) + " (maintenance)"),) if incident.held_until else ()),
+        *((("snoozed until", output.local_time(incident.snoozed_until, tz)),) if incident.snoozed_until else ()),
     ):
         facts.add_row(name, output.literal(value))
     if incident.details:
@@ -271,19 +273,29 @@ def services(ctx: typer.Context, json_: JsonFlag = False) -> None:
     from ..app import incidents
 
     c = get(ctx, json_)
-    docs = incidents.services(c.db())
+    docs = incidents.services(c.db(), c.now())
     if c.json:
         output.emit_json(docs)
         return
     if not docs:
         output.say("No services yet: `pager schedules apply FILE` defines them.")
         return
-    grid = output.table("Service", "Health", "Open", "Policy", "Dedup", fold=("Service", "Policy"))
+    tz = c.tz()
+    grid = output.table("Service", "Health", "Open", "Policy", "Dedup", "Timers", fold=("Service", "Policy", "Timers"))
     for d in docs:
         health = output.literal("healthy", "green") if d["healthy"] else output.literal("unhealthy", "bold red")
+        notes = [f"maintenance until {output.local_time(_instant(d['maintenance_until']), tz)}"] if d["maintenance_until"] else []
+        notes += [f"heartbeat {name} late" for name in d["late_heartbeats"]]
         grid.add_row(output.literal(d["service"]), health, str(d["open_incidents"]),
-                     output.literal(d["escalation_policy"] or "— (unassigned)"), d["dedup"])
+                     output.literal(d["escalation_policy"] or "— (unassigned)"), d["dedup"],
+                     output.literal("; ".join(notes)))
     output.show(grid)
+
+
+def _instant(text: str):  # noqa: ANN202
+    from ..times import parse_iso
+
+    return parse_iso(text)
 
 
 def register(app: typer.Typer) -> None:

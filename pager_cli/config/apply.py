@@ -69,6 +69,7 @@ class Kind:
     parts: tuple[Part, ...] = ()
     rewrite: bool = False  # a changed entity is removed first, freeing its unique values (routing keys)
     shown: Callable[[str], bool] = lambda name: True  # whether a change is reported
+    created: Callable[[datetime], dict[str, Any]] = lambda now: {}  # columns set once, when it is created
 
 
 def _settings(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001 - a config.Config, as below
@@ -128,8 +129,31 @@ def _policies(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
 def _services(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
     return {
         name: {"escalation_policy": svc.escalation_policy, "routing_key": svc.routing_key, "dedup": svc.dedup,
-               "require_ack_before_resolve": bool(svc.require_ack_before_resolve)}
+               "require_ack_before_resolve": bool(svc.require_ack_before_resolve),
+               "ack_timeout_s": _seconds(svc.ack_timeout), "auto_resolve_s": _seconds(svc.auto_resolve)}
         for name, svc in config.services.items()
+    }
+
+
+def _seconds(delay) -> int | None:  # noqa: ANN001 - a timedelta or None
+    return None if delay is None else int(delay.total_seconds())
+
+
+def _heartbeats(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    return {name: {"service": hb.service, "interval_s": int(hb.interval.total_seconds()), "severity": hb.severity}
+            for name, hb in config.heartbeats.items()}
+
+
+def _maintenance(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    from ..schedules.types import DAYS
+
+    return {
+        rule.name(config.timezone): {
+            "services": list(rule.services), "days": [DAYS[d] for d in rule.days],
+            "start_local": f"{rule.start:%H:%M}", "end_local": f"{rule.end:%H:%M}",
+            "timezone": rule.timezone or config.timezone,
+        }
+        for rule in config.maintenance
     }
 
 
@@ -149,8 +173,13 @@ KINDS = (
     Kind("policy", m.escalation_policies, "name", ("repeat",), _policies, parts=(
         Part("levels", m.escalation_levels, "policy", ("delay_seconds", "targets")),
     )),
-    Kind("service", m.services, "name", ("escalation_policy", "routing_key", "dedup", "require_ack_before_resolve"),
-         _services, rewrite=True),
+    Kind("service", m.services, "name", ("escalation_policy", "routing_key", "dedup", "require_ack_before_resolve",
+                                         "ack_timeout_s", "auto_resolve_s"), _services, rewrite=True),
+    # a heartbeat's state (applied_at, last ping, due instant) stays across applies
+    Kind("heartbeat", m.heartbeats, "name", ("service", "interval_s", "severity"), _heartbeats,
+         created=lambda now: {"applied_at": now}),
+    Kind("maintenance", m.maintenance_rules, "name", ("services", "days", "start_local", "end_local", "timezone"),
+         _maintenance),
 )
 
 
@@ -180,7 +209,7 @@ def _write(conn: Connection, kind: Kind, name: str, value: dict[str, Any], now: 
     own = {c: value[c] for c in kind.columns}
     table = kind.table
     if not conn.execute(sa.update(table).where(table.c[kind.key] == name).values(**own)).rowcount:
-        conn.execute(sa.insert(table).values({kind.key: name, **own}))
+        conn.execute(sa.insert(table).values({kind.key: name, **own, **kind.created(now)}))
     for part in kind.parts:
         conn.execute(sa.delete(part.table).where(*_owned(part, name)))
         fixed = {**dict(part.only), **({"created_at": now} if part.stamped else {})}
@@ -222,6 +251,9 @@ def apply_config(session: Session, config, now: datetime) -> Changes:  # noqa: A
             if kind.shown(name):
                 (changes.created if stored is None else changes.changed).append(f"{kind.name} {name}")
     rearm(session, now)  # open incidents follow their service's policy as it is now
+    from ..timers.apply import after_apply
+
+    after_apply(session, now, have, want)  # heartbeats' due instants, maintenance and auto-resolve changes
     forget(session)
     return changes
 

@@ -251,11 +251,39 @@ class Service(_Model):
     routing_key: RoutingKey | None = None
     dedup: Literal["key", "service"] = "key"
     require_ack_before_resolve: StrictBool = False
+    ack_timeout: Delay | None = None  # acknowledged, not resolved this long: triggered again (§12)
+    auto_resolve: Delay | None = None  # open this long after the last alert: resolved (§12)
 
     @model_validator(mode="before")
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+
+class Heartbeat(_Model):
+    """A dead-man switch: late when no ping came for `interval` (PRODUCT §12)."""
+
+    service: ServiceRef
+    interval: Delay
+    severity: Literal["critical", "error", "warning", "info"] = "error"
+
+
+class Maintenance(_Model):
+    """A recurring maintenance window: on each of `days` from `from` to `to` on
+    `timezone`'s wall clock (the config's zone by default), edges as for a
+    `restrict` window (the next day when `to <= from`). Every window has an end:
+    `to` is required."""
+
+    services: tuple[ServiceRef, ...] = Field(min_length=1)
+    days: tuple[Day, ...] = Field(min_length=1)
+    start: ClockTime = Field(alias="from")
+    end: ClockTime = Field(alias="to")
+    timezone: Zone | None = None
+
+    def name(self, default_zone: str) -> str:
+        """What the window says, which names it: `payments tue 22:00-23:00 Europe/Berlin`."""
+        days = ",".join(DAYS[d] for d in self.days)
+        return f"{','.join(self.services)} {days} {self.start:%H:%M}-{self.end:%H:%M} {self.timezone or default_zone}"
 
 
 class Config(BaseModel):
@@ -271,13 +299,20 @@ class Config(BaseModel):
     schedules: dict[Name, Schedule] = {}
     escalation_policies: dict[Name, EscalationPolicy] = {}
     services: dict[Name, Service] = {}
+    heartbeats: dict[Name, Heartbeat] = {}
+    maintenance: tuple[Maintenance, ...] = ()
     _source: str = PrivateAttr("<string>")
     _lines: dict = PrivateAttr(default_factory=dict)
 
-    @field_validator("users", "schedules", "escalation_policies", "services", mode="before")
+    @field_validator("users", "schedules", "escalation_policies", "services", "heartbeats", mode="before")
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("maintenance", mode="before")
+    @classmethod
+    def _null_is_none(cls, value: Any) -> Any:
+        return () if value is None else value
 
     @model_validator(mode="after")
     def _schedule_zones(self) -> Config:

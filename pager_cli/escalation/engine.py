@@ -25,6 +25,7 @@ from .due import due_ids
 from ..errors import NotFound
 from ..notify import outbox
 from ..notify.console import PageMessage, channels_for
+from ..maintenance import windows as maintenance
 from ..safetext import one_line
 from ..times import iso
 
@@ -165,7 +166,51 @@ def start(session: Session, incident: m.Incident, now: datetime) -> list[Event]:
         add_timeline(session, incident.id, now, "reassigned", "unassigned: the service has no escalation policy")
         return []
     incident.escalation_step = 0
+    end = maintenance.until(session, incident.service, now)
+    if end is not None:
+        hold(session, incident, now, end)
+        return []
     return enter_level(session, incident, policy, 0, 0, now)
+
+
+def hold(session: Session, incident: m.Incident, at: datetime, end: datetime) -> None:
+    """In maintenance from `at` until `end`: nobody paged, nothing escalates;
+    at `end` (its due instant) `advance` starts it again at level 0."""
+    if incident.held_until != end:
+        add_timeline(session, incident.id, at, "held", f"maintenance until {iso(end)}")
+    incident.held_until = end
+    incident.next_escalation_at = end
+
+
+def _release(session: Session, incident: m.Incident, policy: catalog.Policy, at: datetime) -> list[Event]:
+    """Maintenance over at `at`: level 0 (pass 0), reached at `at`."""
+    if incident.level_reached_at is not None:
+        incident.escalation_step += 1  # a new step: its pages are new pages
+    add_timeline(session, incident.id, at, "released", "maintenance over: escalation starts at level 0")
+    return enter_level(session, incident, policy, 0, 0, at)
+
+
+def _wake(session: Session, incident: m.Incident, at: datetime) -> list[Event]:
+    """An acknowledged incident whose snooze or ack timeout ran out at `at`:
+    triggered again at its current level, which is paged again (unless the
+    service is in maintenance then: held)."""
+    why = "snooze ended" if incident.snoozed_until is not None else "ack timeout: acknowledged, not resolved"
+    incident.status = "triggered"
+    incident.snoozed_until = None
+    incident.acknowledged_at = None
+    incident.acknowledged_by = None
+    add_timeline(session, incident.id, at, "retriggered", f"{why}; triggered again at level {incident.escalation_level}")
+    policy, events = follow(session, incident, at)
+    if policy is None:
+        incident.next_escalation_at = None
+        return events
+    end = maintenance.until(session, incident.service, at)
+    if end is not None:
+        hold(session, incident, at, end)
+        return events
+    level = min(incident.escalation_level, len(policy.levels) - 1)
+    incident.escalation_step += 1
+    return events + enter_level(session, incident, policy, level, incident.escalation_pass, at)
 
 
 def service_policy(session: Session, service: str) -> catalog.Policy | None:
@@ -259,24 +304,47 @@ class Budget:
 def advance(session: Session, incident: m.Incident, now: datetime, budget: Budget | None = None) -> list[Event]:
     """The steps of `incident` that are due at `now`, in order, each reached at
     its own due instant (so a missed run catches up step by step), as many as
-    `budget` allows: what is left stays due for the next piece."""
-    if incident.status != "triggered":
+    `budget` allows: what is left stays due for the next piece. A due instant
+    may also be a timer's: an acknowledged incident's snooze or ack timeout
+    running out (`_wake`), or a maintenance hold ending (`_release`); a step
+    due while the service is in maintenance is held until the window ends."""
+    if incident.status not in ("triggered", "acknowledged"):
         incident.next_escalation_at = None
         return []
-    policy, events = follow(session, incident, incident.next_escalation_at)
-    if policy is None:
-        incident.next_escalation_at = None
-        return events
-    if incident.level_reached_at is not None and incident.next_escalation_at is not None:
-        # never before the level's own due instant (apply may have re-armed it earlier)
-        level = policy.levels[min(incident.escalation_level, len(policy.levels) - 1)]
-        incident.next_escalation_at = max(incident.next_escalation_at, incident.level_reached_at + level.delay)
+    events: list[Event] = []
+    policy: catalog.Policy | None = None  # followed once: the config cannot change within the transaction
     while incident.next_escalation_at is not None and incident.next_escalation_at <= now:
+        at = incident.next_escalation_at
         if budget is not None:
             if budget.spent:
                 break
             budget.spend()
-        events += step(session, incident, policy, incident.next_escalation_at)
+        if incident.status == "acknowledged":
+            events += _wake(session, incident, at)
+            continue
+        end = maintenance.until(session, incident.service, at)
+        if end is not None:
+            hold(session, incident, at, end)
+            continue
+        released, incident.held_until = incident.held_until is not None, None
+        if policy is None:
+            policy, followed = follow(session, incident, at)
+            events += followed
+            if policy is None:
+                incident.next_escalation_at = None
+                break
+            if incident.next_escalation_at != at:
+                continue  # follow moved it (or started it at level 0: the policy changed during the hold)
+        if released:
+            events += _release(session, incident, policy, at)
+            continue
+        if incident.level_reached_at is not None:
+            # never before the level's own due instant (apply may have re-armed it earlier)
+            level = policy.levels[min(incident.escalation_level, len(policy.levels) - 1)]
+            if at < incident.level_reached_at + level.delay:
+                incident.next_escalation_at = incident.level_reached_at + level.delay
+                continue
+        events += step(session, incident, policy, at)
     return events
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Row
 from sqlmodel import Session, select
@@ -142,8 +142,13 @@ def open_incidents(session: Session, now: datetime,
     outcomes = []
     for (svc, *_), incident in zip(new, fresh):
         add_timeline(session, incident.id, now, "triggered", incident.title)
+        if svc.auto_resolve_s:  # resolved then at the earliest (timers move it past later alerts)
+            incident.auto_resolve_at = now + timedelta(seconds=svc.auto_resolve_s)
         events = escalation.start(session, incident, now)
         warnings = [] if incident.escalation_policy else [f"service {svc.name} has no escalation policy: incident #{incident.id} is unassigned"]
+        if incident.held_until is not None:
+            warnings.append(f"service {svc.name} is in maintenance until {iso(incident.held_until)}:"
+                            f" incident #{incident.id} pages nobody until then")
         session.add(incident)
         outcomes.append(Outcome(incident, "created", events, warnings))
     return outcomes
@@ -188,7 +193,12 @@ def acknowledge(session: Session, now: datetime, incident: m.Incident, by: str |
     if incident.first_acknowledged_at is None:
         incident.first_acknowledged_at = now
         incident.ack_ms = elapsed_ms(incident.created_at, now)
-    incident.next_escalation_at = None
+    svc = catalog.find_service(session, incident.service)
+    timeout = svc.ack_timeout_s if svc is not None else None
+    # not resolved within the service's ack_timeout: triggered again then (escalation.engine._wake)
+    incident.next_escalation_at = now + timedelta(seconds=timeout) if timeout else None
+    incident.held_until = None
+    incident.snoozed_until = None
     add_timeline(session, incident.id, now, "acknowledged", "", by=by)
     outbox.on_transition(session, incident, "acknowledged", now)
     session.add(incident)
@@ -211,6 +221,7 @@ def resolve(session: Session, now: datetime, incident: m.Incident, by: str | Non
     incident.resolve_ms = elapsed_ms(incident.created_at, now)
     incident.resolved_by = by
     incident.next_escalation_at = None
+    incident.held_until = incident.snoozed_until = incident.auto_resolve_at = None
     add_timeline(session, incident.id, now, "resolved", "", by=by)
     outbox.on_transition(session, incident, "resolved", now)
     session.add(incident)
@@ -227,6 +238,7 @@ def escalate(session: Session, now: datetime, incident: m.Incident, by: str | No
     incident.status = "triggered"
     incident.acknowledged_at = None
     incident.acknowledged_by = None
+    incident.held_until = incident.snoozed_until = None  # a person asked for it
     events = escalation.step(session, incident, policy, now, wrap=True, by=by)
     session.add(incident)
     return Outcome(incident, "escalated", events)

@@ -52,3 +52,13 @@ def window_edges(r: Restrict, tz: ZoneInfo, t: datetime, forward: bool) -> Itera
             day += step
         except OverflowError:
             return
+
+
+def window_end(restrict: tuple[Restrict, ...], tz: ZoneInfo, at: datetime) -> datetime | None:
+    """The end of the window that `at` lies in (the latest, if several do), or
+    None: `in_restrict` for a rule that holds something until its end, such as
+    a maintenance window."""
+    today = at.astimezone(tz).date()
+    ends = [end for day in (today, today - timedelta(days=1)) for r in restrict if day.weekday() in r.days
+            for begin, end in (_window(r, day, tz),) if begin <= at < end]
+    return max(ends, default=None)

@@ -215,3 +215,48 @@ def alert_state(conn: Connection) -> None:
         sa.Column("status", sa.String, nullable=False), _dt("changed_at"),
         sa.UniqueConstraint("incident_id", "alert_key", name="uq_incident_alert"),
     ).create(conn)
+
+
+def _add_column(conn: Connection, table: str, column: sa.Column) -> None:
+    """ALTER TABLE … ADD COLUMN, the type compiled for the connection's engine."""
+    preparer = conn.dialect.identifier_preparer
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {preparer.quote(column.name)} {kind}"))
+
+
+def timers(conn: Connection) -> None:
+    """Heartbeats, maintenance (config rules and command-line windows), and the
+    timer columns of services and incidents (PRODUCT.md §12)."""
+    for name in ("held_until", "snoozed_until", "auto_resolve_at"):
+        _add_column(conn, "incident", _dt(name, True))
+    for name in ("ack_timeout_s", "auto_resolve_s"):
+        _add_column(conn, "service", sa.Column(name, sa.Integer))
+    md = sa.MetaData()
+    incident = sa.Table("incident", md, sa.Column("auto_resolve_at", sa.Integer))
+    partial_index("ix_incident_auto_resolve", incident.c.auto_resolve_at,
+                  where=sa.text("auto_resolve_at IS NOT NULL"), engine=conn.dialect.name).create(conn)
+    s, i, j = sa.String, sa.Integer, sa.JSON
+    tables = [
+        sa.Table(
+            "heartbeat", md,
+            sa.Column("name", s, primary_key=True), sa.Column("service", s, nullable=False),
+            sa.Column("interval_s", i, nullable=False), sa.Column("severity", s, nullable=False),
+            _dt("applied_at"), _dt("last_ping_at", True), _dt("late_at", True), sa.Column("incident_id", i),
+            partial_index("ix_heartbeat_late", "late_at", where=sa.text("late_at IS NOT NULL"),
+                          engine=conn.dialect.name),
+        ),
+        sa.Table(
+            "maintenance_rule", md,
+            sa.Column("name", s, primary_key=True), sa.Column("services", j, nullable=False),
+            sa.Column("days", j, nullable=False), sa.Column("start_local", s, nullable=False),
+            sa.Column("end_local", s, nullable=False), sa.Column("timezone", s, nullable=False),
+        ),
+        sa.Table(
+            "maintenance_window", md,
+            sa.Column("id", i, primary_key=True), sa.Column("services", j, nullable=False),
+            _dt("start"), _dt("end"), sa.Column("comment", s), _dt("created_at"), _dt("ended_at", True),
+            sa.Index("ix_maintenance_window_end", "end"),
+        ),
+    ]
+    for table in tables:
+        table.create(conn)

@@ -51,6 +51,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("004_metrics_index_by_service", _step("metrics_by_service")),
     ("005_page_index_by_user_and_incident", _step("pages_by_user")),
     ("006_contacts_and_delivery_outbox", _step("outbox")),
+    ("007_timers", _step("timers")),
     ("010_alert_state", _step("alert_state")),
 ]
 

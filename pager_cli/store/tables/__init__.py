@@ -19,9 +19,10 @@ from .config import (contacts, escalation_levels, escalation_policies, layers, n
                      schedules, services, settings, users)
 _DELIVERY_NAMES = frozenset({"deliveries", "instance"})
 _INCIDENT_NAMES = frozenset({"Incident", "IncidentAlert", "TimelineEntry", "Page", "OPEN_STATUSES", "is_open"})
+from .timers import heartbeats, maintenance_rules, maintenance_windows
 
-__all__ = ["contacts", "deliveries", "escalation_levels", "escalation_policies", "instance", "layers",
-           "notify_rules", "schedule_overrides", "schedules", "services", "settings", "users", *sorted(_INCIDENT_NAMES)]
+__all__ = ["contacts", "deliveries", "escalation_levels", "escalation_policies", "heartbeats", "instance", "layers",
+           "maintenance_rules", "maintenance_windows", "notify_rules", "schedule_overrides", "schedules", "services", "settings", "users", *sorted(_INCIDENT_NAMES)]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - PEP 562: the incident and outbox tables, loaded when first named

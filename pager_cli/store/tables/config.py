@@ -88,6 +88,8 @@ services = Table(
     Column("routing_key", String, unique=True),
     _required("dedup", default="key"),  # "key" | "service"
     _required("require_ack_before_resolve", Boolean, default=False),
+    Column("ack_timeout_s", Integer),  # acknowledged this long, not resolved: triggered again
+    Column("auto_resolve_s", Integer),  # open this long after its last alert: resolved
 )
 
 # A user's contacts and notify rules (PRODUCT.md §9), replaced with the user by

@@ -15,6 +15,7 @@ from .config import owned_by
 OPEN_STATUSES = ("triggered", "acknowledged")
 _OPEN_SQL = text("status IN ('triggered', 'acknowledged')")
 _DUE_SQL = text("next_escalation_at IS NOT NULL")
+_AUTO_RESOLVE_SQL = text("auto_resolve_at IS NOT NULL")
 
 
 class Table(SQLModel):
@@ -70,6 +71,8 @@ class Incident(Table, table=True):
         # escalate-check reads only what is due.
         partial_index("ix_incident_due", "next_escalation_at", where=_DUE_SQL),
         Index("ix_incident_status", "status", "id"),
+        # the timers' due read: auto-resolve instants (at the earliest; see app.timers)
+        partial_index("ix_incident_auto_resolve", "auto_resolve_at", where=_AUTO_RESOLVE_SQL),
         # metrics read a window of incidents from this index alone, one
         # (service, status, severity) range of created_at at a time
         Index("ix_incident_metrics", "service", "status", "severity", "created_at", "escalation_step", "ack_ms",
@@ -100,6 +103,11 @@ class Incident(Table, table=True):
     details: dict = Field(default_factory=dict, sa_type=StoredJSON)
     ack_ms: int | None = None  # first acknowledgement − created, in ms (for MTTA)
     resolve_ms: int | None = None  # resolved − created, in ms (for MTTR)
+    # timers (PRODUCT.md §12). While held or snoozed, `next_escalation_at` is
+    # the instant it ends, so the escalation engine's due read finds it.
+    held_until: datetime | None = None  # in maintenance: nobody paged, nothing escalates until then
+    snoozed_until: datetime | None = None  # acknowledged, triggered again at its level then
+    auto_resolve_at: datetime | None = None  # resolved then at the earliest (last alert + auto_resolve)
 
 
 class TimelineEntry(Table, table=True):
