@@ -253,7 +253,7 @@ def test_list_json_limit_0_streams_every_row_as_one_valid_array(setup, db):
     in one JSON array, the same text a listing built in memory would print."""
     from pager_cli.app.incidents import LIST_CHUNK
     from pager_cli.cli.output import dumps
-    from pager_cli.incidents import lifecycle, views
+    from pager_cli.incidents import queries, views
 
     n = LIST_CHUNK + 7
     body = "".join(f'{{"service": "payments", "title": "t{i}", "dedup_key": "k{i}"}}\n' for i in range(n))
@@ -263,7 +263,7 @@ def test_list_json_limit_0_streams_every_row_as_one_valid_array(setup, db):
     docs = json.loads(r.out)
     assert [d["id"] for d in docs] == list(range(n, 0, -1))
     with db.read() as session:
-        expected = [views.to_json(i) for i in lifecycle.listing(session, "all", limit=0)]
+        expected = [views.to_json(i) for i in queries.listing(session, "all", limit=0)]
     assert r.out == dumps(expected) + "\n"
     empty = setup("list", "--json", "--limit", "0", "--service", "web")
     assert empty.code == 0 and empty.out == "[]\n"

@@ -49,17 +49,7 @@ So a batch costs a handful of statements: the services, one SELECT of the open
 incidents of its keys per service, the two executemany writes, and a few ORM
 statements per new incident or transition, which are rare next to duplicates.
 
-Routing: a record's service is the one it names; a PagerDuty record's routing
-key selects the service with that `routing_key`, else the service of that
-name; an alert of an Alertmanager-shaped body with no known `service` label
-goes to the service named like the body's `receiver`. A record that names no
-service, names an unknown one, or carries an unknown routing key goes to the
-fallback service (`--service`, else the config's `default_service`), with a
-warning when it named something, or when it is an Alertmanager alert (it
-lands somewhere it did not name); with no fallback it is an error record.
-Each warning is given once per stream (on the first record it concerns), so
-a flood of alerts from one misrouted sender says so once. Messages never
-show a routing key (like the config's own messages): it may be a secret.
+Routing is `routing.py`'s (its docstring says how a record finds its service).
 """
 
 from __future__ import annotations

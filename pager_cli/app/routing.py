@@ -1,8 +1,17 @@
-"""Routing of stream records that name no known service (see `ingest`):
-a PagerDuty routing key, an Alertmanager body's `receiver`, then the fallback
-service (`--service`, else `default_service`), with a warning — given once
-per stream — whenever a record lands somewhere it did not name. Messages
-never show a routing key: it may be a secret."""
+"""Routing of stream records (see `ingest`).
+
+Routing: a record's service is the one it names; a PagerDuty record's routing
+key selects the service with that `routing_key`, else the service of that
+name; an alert of an Alertmanager-shaped body with no known `service` label
+goes to the service named like the body's `receiver`. A record that names no
+service, names an unknown one, or carries an unknown routing key goes to the
+fallback service (`--service`, else the config's `default_service`), with a
+warning when it named something, or when it is an Alertmanager alert (it
+lands somewhere it did not name); with no fallback it is an error record.
+Each warning is given once per stream (on the first record it concerns), so
+a flood of alerts from one misrouted sender says so once. Messages never
+show a routing key (like the config's own messages): it may be a secret.
+"""
 
 from __future__ import annotations
 
