@@ -128,6 +128,28 @@ def show(
     output.show(shifts_view(name, found.shifts, found.start, found.end, tz))
 
 
+@schedules_app.command("ical")
+def ical(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Schedule name.")],
+    user: Annotated[Optional[str], typer.Option("--user", metavar="USER", help="Only this user's shifts.")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", metavar="TIME", help="Shifts from TIME (default: now).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="TIME", help="Shifts until TIME (default: 90 days after the start).")] = None,
+    alarm: Annotated[Optional[str], typer.Option("--alarm", metavar="DURATION", help="A reminder this long before each shift, such as 15m.")] = None,
+) -> None:
+    """The final shifts as an RFC 5545 calendar on stdout: one event per shift,
+    overrides applied, in UTC, each with a UID that stays while the shift does.
+
+    Example: `pager schedules ical payments-primary --user alice --alarm 1h > alice.ics`
+    """
+    from ..app import exports
+
+    c = get(ctx)
+    start = c.time(from_) if from_ else None
+    end = c.time(to) if to else None
+    output.raw(exports.ical_feed(c.db(), c.now, name, user, start, end, alarm))
+
+
 @schedules_app.command("override")
 def override(
     ctx: typer.Context,
