@@ -161,29 +161,17 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
     if given); days in zone `tz`. Reads in the session's one transaction."""
     since, until = window(since, until)
     conn = session.connection()
-    sql = dialect.of(conn)
     if service is not None:
         _require_service(conn, service)
     report = Report(since=since, until=until, service=service)
     groups = _groups(conn, service)
-
-    # Each group's window is one range of the covering metrics index.
-    c = m.Incident.__table__.c
-    # Constants are written into the SQL, not bound: a bound parameter is
-    # fetched again for every row the aggregate reads.
-    zero = sa.literal_column("0")
-    per_group = sa.select(
-        sa.func.count(), sa.func.count(sa.func.nullif(c.escalation_step, zero)), sa.func.count(c.ack_ms),
-        sa.func.min(c.id), sa.func.max(c.id), sql.joined(c.ack_ms, _SEPARATOR), sql.joined(c.resolve_ms, _SEPARATOR),
-    ).where(*_is_group(), c.created_at >= since, c.created_at < until)
     by_status: dict[str, int] = {}
     by_severity: dict[str, int] = {}
     by_service: dict[str, int] = {}
     acks: list[str] = []
     resolves: list[str] = []
     first_id = last_id = None
-    for name, status, severity in groups:
-        row = conn.execute(per_group, {"service": name, "status": status, "severity": severity}).one()
+    for (name, status, severity), row in window_groups(conn, since, until, groups):
         n, escalated, acknowledged, lo, hi, ack_ms, resolve_ms = row
         if not n:
             continue
@@ -210,6 +198,40 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
 
 
 _GROUPED_BY = ("service", "status", "severity")  # the metrics index's leading columns
+
+
+def window_groups(conn: Connection, since: datetime, until: datetime, groups: list[tuple[str, str, str]]):  # noqa: ANN201
+    """For each (service, status, severity) group, its incidents created in
+    [since, until): (count, escalated, acknowledged, min id, max id, the stored
+    ack_ms joined by commas, the resolve_ms likewise). Each group's window is
+    one range of the covering metrics index."""
+    c = m.Incident.__table__.c
+    sql = dialect.of(conn)
+    # Constants are written into the SQL, not bound: a bound parameter is
+    # fetched again for every row the aggregate reads.
+    zero = sa.literal_column("0")
+    per_group = sa.select(
+        sa.func.count(), sa.func.count(sa.func.nullif(c.escalation_step, zero)), sa.func.count(c.ack_ms),
+        sa.func.min(c.id), sa.func.max(c.id), sql.joined(c.ack_ms, _SEPARATOR), sql.joined(c.resolve_ms, _SEPARATOR),
+    ).where(*_is_group(), c.created_at >= since, c.created_at < until)
+    for name, status, severity in groups:
+        yield (name, status, severity), conn.execute(
+            per_group, {"service": name, "status": status, "severity": severity}).one()
+
+
+def groups(conn: Connection, service: str | None = None) -> list[tuple[str, str, str]]:
+    """Every (service, status, severity) that occurs (`_groups`)."""
+    return _groups(conn, service)
+
+
+def require_service(conn: Connection, name: str) -> None:
+    """NotFound unless the config defines service `name` or an incident names it."""
+    _require_service(conn, name)
+
+
+def ints(joined: list[str]) -> list[int]:
+    """The integers of some joined stored durations (`window_groups`)."""
+    return _ints(joined)
 
 
 def _distinct(conn: Connection, column: sa.Column, *where: ColumnElement) -> list:

@@ -226,6 +226,22 @@ def _outbox(conn: Connection) -> None:
         table.create(conn)
 
 
+# The `pager_instance` row that each tick stamps with its instant (PRODUCT.md
+# §13's pager_escalate_check_last_run_timestamp_seconds); made by the migration,
+# so a tick only ever updates it, on any engine, however many run at once.
+LAST_TICK_KEY = "escalate_check_last_run"
+
+
+def _exports(conn: Connection) -> None:
+    """Users' zone and working hours (off-hours load), and the last tick's row."""
+    for name, kind in (("timezone", sa.String()), ("working_hours", sa.JSON())):
+        conn.execute(sa.text(f"ALTER TABLE pager_user ADD COLUMN {name} {kind.compile(dialect=conn.dialect)}"))
+    md = sa.MetaData()
+    instance = sa.Table("pager_instance", md, sa.Column("key", sa.String, primary_key=True),
+                        sa.Column("value", sa.String, nullable=False))
+    conn.execute(sa.insert(instance).values(key=LAST_TICK_KEY, value=""))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("001_initial", _initial),
     ("002_pages_and_due_index", _pages),
@@ -233,6 +249,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("004_metrics_index_by_service", _metrics_by_service),
     ("005_page_index_by_user_and_incident", _pages_by_user),
     ("006_contacts_and_delivery_outbox", _outbox),
+    ("009_exports", _exports),
 ]
 
 LATEST = len(MIGRATIONS)
