@@ -73,7 +73,8 @@ def apply(
     config = schedules.load(file)
     changes = schedules.apply(c.db(), config, c.now(), dry_run)
     if c.json:
-        output.emit_json({"dry_run": dry_run, **changes.to_json()})
+        shifts = {"shift_changes": [h.to_json() for h in changes.handoffs]} if dry_run else {}
+        output.emit_json({"dry_run": dry_run, **changes.to_json(), **shifts})
         return
     verb = "would be " if dry_run else ""
     for label, names in (("created", changes.created), ("changed", changes.changed), ("removed", changes.removed)):
@@ -81,6 +82,17 @@ def apply(
             output.line(f"{verb}{label}: {name}")
     if not changes:
         output.line("nothing changed")
+    _shift_changes(changes.handoffs)
+
+
+def _shift_changes(handoffs: list) -> None:
+    """A dry run's stretches that change hands, under a heading per schedule."""
+    shown = None
+    for h in handoffs:
+        if h.schedule != shown:
+            output.line(f"shifts that change hands in {h.schedule} (next 28 days):")
+            shown = h.schedule
+        output.line(f"  {h.line()}")
 
 
 @schedules_app.command("list")

@@ -30,6 +30,7 @@ class Changes:
     created: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    handoffs: list = field(default_factory=list)  # a dry run's exports.handoffs.Handoff: who gains what
 
     def to_json(self) -> dict:
         return {"created": self.created, "changed": self.changed, "removed": self.removed}
