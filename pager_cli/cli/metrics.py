@@ -94,13 +94,14 @@ def render(report, tz, width: int):  # noqa: ANN001, ANN201 - a metrics.Report, 
     # Service names are free text of any length: a table of their own, full width.
     services = _counts("Service", dict(sorted(report.by_service.items(), key=lambda kv: (-kv[1], kv[0]))))
 
-    load = _table("User", "Pages", "Share")
+    load = _table("User", "Pages", "Share", "Off hours")
     total_pages = sum(report.pages_by_user.values())
     ranked = sorted(report.pages_by_user.items(), key=lambda kv: (-kv[1], kv[0]))
     for user, n in ranked:
-        load.add_row(output.literal(user), _n(n), f"{100 * n / total_pages:.0f}%")
+        off = report.pages_off_hours_by_user.get(user, 0)
+        load.add_row(output.literal(user), _n(n), f"{100 * n / total_pages:.0f}%", f"{_n(off)} ({100 * off / n:.0f}%)")
     if not ranked:
-        load.add_row("—", "0", "")
+        load.add_row("—", "0", "", "")
 
     return Group(
         head, Text(), summary, Text(), counts, Text(), services, Text(),

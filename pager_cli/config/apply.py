@@ -82,7 +82,8 @@ def _settings(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001 - a config.C
 def _users(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
     return {
         name: {
-            "full_name": user.name, "email": user.email,
+            "full_name": user.name, "email": user.email, "timezone": user.timezone,
+            "working_hours": user.working_hours.to_domain().to_json() if user.working_hours else None,
             "contacts": [
                 {"name": cname, "kind": c.kind, "target": c.target, "timeout_s": c.timeout.total_seconds(),
                  "updates": bool(c.updates), "rate_count": c.rate.count,
@@ -134,7 +135,7 @@ def _services(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
 
 KINDS = (
     Kind("setting", m.settings, "key", ("value",), _settings, shown=lambda name: name == "smtp"),
-    Kind("user", m.users, "name", ("full_name", "email"), _users, parts=(
+    Kind("user", m.users, "name", ("full_name", "email", "timezone", "working_hours"), _users, parts=(
         Part("contacts", m.contacts, "user", ("name", "kind", "target", "timeout_s", "updates", "rate_count",
                                               "rate_window_s", "headers", "secret")),
         Part("notify", m.notify_rules, "user", ("contact", "after_s")),

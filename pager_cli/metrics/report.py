@@ -46,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from ..store import dialect
+from .off_hours import pages_off_hours
 from ..store import tables as m
 from ..errors import NotFound, StoredValueError, UsageError
 from ..severity import SEVERITIES
@@ -99,6 +100,7 @@ class Report:
     escalated: int = 0
     resolved_without_ack: int = 0
     pages_by_user: dict[str, int] = field(default_factory=dict)
+    pages_off_hours_by_user: dict[str, int] = field(default_factory=dict)  # §13: outside their working hours
     per_day: list[tuple[date, int]] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -108,7 +110,7 @@ class Report:
             "by_status": self.by_status, "by_service": self.by_service, "by_severity": self.by_severity,
             "mtta": self.mtta.to_json(), "mttr": self.mttr.to_json(),
             "escalated": self.escalated, "resolved_without_ack": self.resolved_without_ack,
-            "pages_by_user": self.pages_by_user,
+            "pages_by_user": self.pages_by_user, "pages_off_hours_by_user": self.pages_off_hours_by_user,
             "per_day": [{"date": day.isoformat(), "count": count} for day, count in self.per_day],
         }
 
@@ -193,6 +195,8 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
     report.mttr = Durations.of_millis(_ints(resolves))
     if report.incidents:
         report.pages_by_user = _pages_by_user(conn, since, until, service, first_id, last_id, report.incidents)
+        report.pages_off_hours_by_user = pages_off_hours(conn, since, until, service, first_id, last_id,
+                                                         report.incidents, report.pages_by_user)
     report.per_day = _per_day(conn, since, until, tz, groups, report.incidents)
     return report
 
