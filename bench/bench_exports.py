@@ -59,13 +59,39 @@ def ical(repeat: int = 5) -> list[tuple[str, float, str]]:
             runs.append(_run(year, env))
     events = runs[0][3].count(b"BEGIN:VEVENT")
     wall, cpu = _median(runs, 0), _median(runs, 1)
+    shifts_s, calendar_s = _ical_parts()
     return [
         ("ical: events for a year of an hourly rotation", float(events), "reference"),
         ("ical: start-up, the same for one hour (s)", round(_median(startup, 0), 3), "reference"),
         ("ical: a year of hourly shifts (s)", round(wall, 3), "reference"),
         ("  beyond the start-up (s)", round(wall - _median(startup, 0), 3), "< 0.1"),
         ("  CPU beyond the start-up's CPU (s)", round(cpu - _median(startup, 1), 3), "< 0.1"),
+        ("  in process: the year's final shifts (s)", round(shifts_s, 3), "reference"),
+        ("  in process: icalendar, build and write (s)", round(calendar_s, 3), "reference"),
     ]
+
+
+def _ical_parts(repeat: int = 3) -> tuple[float, float]:
+    """Where the time goes, in this process (process time, medians): the
+    rotation math, then icalendar."""
+    import statistics
+    import time
+    from datetime import datetime, timezone
+
+    from pager_cli.exports import ical
+    from pager_cli.schedules.types import Layer, Schedule
+
+    schedule = Schedule("hourly", "Europe/Berlin", (Layer("hours", tuple("abcdefg"), datetime(2026, 1, 1), "hourly"),))
+    start, end = datetime(2027, 1, 1, tzinfo=timezone.utc), datetime(2028, 1, 1, tzinfo=timezone.utc)
+    shifts, calendars = [], []
+    for _ in range(repeat):
+        began = time.process_time()
+        found = ical.whole_shifts(schedule, start, end)
+        middle = time.process_time()
+        ical.calendar(schedule, found, start)
+        shifts.append(middle - began)
+        calendars.append(time.process_time() - middle)
+    return statistics.median(shifts), statistics.median(calendars)
 
 
 def prometheus(repeat: int = 3) -> list[tuple[str, float, str]]:

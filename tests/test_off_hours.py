@@ -97,3 +97,36 @@ def test_the_settings_are_validated_and_stored(cli, tmp_path, db_path):
     assert f"{bad}:4: users.alice.timezone: unknown time zone 'Mars/Olympus'" in r.out + r.err
     assert f"{bad}:5: users.alice.working_hours.days[1]: bad day 'funday'" in r.out + r.err
     assert f"{bad}:5: users.alice.working_hours.from: bad time of day '25:00'" in r.out + r.err
+
+
+def test_working_spans_match_the_wall_clock_minute_by_minute():
+    """Pure: a week around each DST change, minute by minute, a span holds an
+    instant exactly when the zone's wall clock is inside the window (the
+    repeated fall-back hour aside, where the first occurrence rules)."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from pager_cli.metrics.off_hours import Hours
+    from pager_cli.schedules.types import Restrict
+    from pager_cli.times import zone
+
+    cases = [("Europe/Berlin", datetime(2026, 3, 26, tzinfo=timezone.utc), Restrict((0, 1, 2, 3, 4, 6), time(1, 30), time(3))),
+             ("America/New_York", datetime(2026, 10, 29, tzinfo=timezone.utc), Restrict((5, 6), time(22), time(6)))]
+    for name, start, window in cases:
+        tz = zone(name)
+        hours = Hours(tz, window)
+        end = start + timedelta(days=7)
+        spans = hours.spans(start, end)
+        t = start
+        while t < end:
+            local = t.astimezone(tz)
+            minute = local.hour * 60 + local.minute
+            a, b = window.start.hour * 60 + window.start.minute, window.end.hour * 60 + window.end.minute
+            if a < b:
+                wall = local.weekday() in window.days and a <= minute < b
+            else:
+                wall = (local.weekday() in window.days and minute >= a) or \
+                       ((local.weekday() - 1) % 7 in window.days and minute < b)
+            inside = any(x <= t < y for x, y in spans)
+            if not local.fold:
+                assert inside == wall, (name, t, local)
+            t += timedelta(minutes=1)

@@ -1,23 +1,28 @@
 """Off-hours load (PRODUCT.md §13): each user's pages split into those inside
 their working hours and those outside, on the user's own wall clock.
 
-A page at instant t is in working hours when t, seen on the local wall clock
-of the user's zone (`timezone`, default the config's), falls in their
-`working_hours` window (default Monday to Friday, 09:00-18:00; a window whose
-end is not after its start runs past midnight, as `restrict` windows do).
-The local wall clock is read at the instant itself, so a page at 08:30 UTC
-is 09:30 (in hours) in Berlin in winter and 10:30 in summer, and the week's
-DST changes need nothing special. Users the config no longer has are
-measured with the defaults.
+A user's working hours are a weekly window on the local wall clock of their
+zone (`timezone`, default the config's): `working_hours`, default Monday to
+Friday 09:00-18:00; a window whose end is not after its start runs past
+midnight, as `restrict` windows do. Its edges become UTC instants day by day
+with PRODUCT.md §2's rules (`times.localize`: a time in a spring-forward gap
+is the transition, an ambiguous one its first occurrence), so a page at
+13:30 UTC is in New York's hours (09:30 EDT) on the Friday before the US
+change and out of them (08:30 EST) on the Monday after. Users the config no
+longer has are measured with the defaults.
 
-Reads the pages of the window's incidents (the same ones `pages_by_user`
-counts) as (user, instant): one indexed range of incident ids, or a join.
+How it is counted: set-wise, never a page row in Python. The pages are those
+`pages_by_user` counts (the window's incidents: one range of incident ids, or
+a join). For each paged user one COUNT of their pages inside their working
+spans (`at >= a AND at < b OR …`, in chunks of spans so that no statement
+grows past what an engine parses), bounded by the first and last page of
+the window's incidents; off hours = pages − working.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, time
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -25,31 +30,41 @@ from sqlalchemy.engine import Connection
 
 from ..schedules.types import Restrict
 from ..store import tables as m
-from ..times import UTC, zone
+from ..times import localize, zone
 
 DEFAULT_HOURS = Restrict(days=(0, 1, 2, 3, 4), start=time(9), end=time(18))
-_DAY = 1440
-_WEEK = 7 * _DAY
+_CHUNK = 100  # spans per statement
 
 
 class Hours:
-    """One user's working hours in their zone: minute-of-week spans."""
+    """One user's working hours: a weekly window on the wall clock of `tz`."""
 
     def __init__(self, tz: ZoneInfo, window: Restrict = DEFAULT_HOURS):
         self.tz = tz
-        begin = window.start.hour * 60 + window.start.minute
-        length = (window.end.hour * 60 + window.end.minute - begin) % _DAY or _DAY
-        self.spans: list[tuple[int, int]] = []
-        for day in window.days:
-            first = day * _DAY + begin
-            self.spans.append((first, min(first + length, _WEEK)))
-            if first + length > _WEEK:
-                self.spans.append((0, first + length - _WEEK))
+        self.window = window
+
+    def spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The working spans (UTC, sorted, adjacent ones merged) that overlap [start, end]."""
+        w = self.window
+        wraps = (w.end.hour, w.end.minute) <= (w.start.hour, w.start.minute)
+        day = start.astimezone(self.tz).date() - timedelta(days=1)
+        last = end.astimezone(self.tz).date()
+        out: list[tuple[datetime, datetime]] = []
+        while day <= last:
+            if day.weekday() in w.days:
+                a = localize(datetime.combine(day, w.start), self.tz)
+                b = localize(datetime.combine(day + timedelta(days=1 if wraps else 0), w.end), self.tz)
+                if b > start and a <= end:
+                    if out and out[-1][1] >= a:
+                        out[-1] = (out[-1][0], max(out[-1][1], b))
+                    else:
+                        out.append((a, b))
+            day += timedelta(days=1)
+        return out
 
     def working(self, at: datetime) -> bool:
-        local = at.astimezone(self.tz)
-        minute = local.weekday() * _DAY + local.hour * 60 + local.minute
-        return any(a <= minute < b for a, b in self.spans)
+        """Whether instant `at` is in working hours."""
+        return any(a <= at < b for a, b in self.spans(at, at))
 
 
 def hours_by_user(conn: Connection) -> tuple[dict[str, Hours], Hours]:
@@ -63,28 +78,37 @@ def hours_by_user(conn: Connection) -> tuple[dict[str, Hours], Hours]:
     return found, Hours(default_zone)
 
 
-def off_hours(pages: Iterable[tuple[str, datetime]], hours: dict[str, Hours], default: Hours) -> dict[str, int]:
-    """Per user, how many of `pages` (user, instant) fell outside their working hours."""
-    out: dict[str, int] = {}
-    for user, at in pages:
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        off = not hours.get(user, default).working(at)
-        out[user] = out.get(user, 0) + off
+def pages_off_hours(conn: Connection, since: datetime, until: datetime, service: str | None,
+                    first_id: int, last_id: int, incidents: int, pages: Mapping[str, int]) -> dict[str, int]:
+    """Per paged user (the keys of `pages`, their page counts for the window's
+    incidents), how many of those pages were sent outside their working hours."""
+    incident, page = m.Incident, m.Page
+    if last_id - first_id + 1 == incidents:  # the window's incidents are exactly these ids
+        where: list = [page.incident_id.between(first_id, last_id)]
+        source = page.__table__
+    else:
+        where = [incident.created_at >= since, incident.created_at < until,
+                 *([incident.service == service] if service is not None else [])]
+        source = page.__table__.join(incident.__table__, incident.id == page.incident_id)
+    if not pages:
+        return {}
+    first, last = conn.execute(sa.select(sa.func.min(page.at), sa.func.max(page.at)).select_from(source)
+                               .where(*where)).one()
+    hours, default = hours_by_user(conn)
+    out = {}
+    for user, total in pages.items():
+        spans = hours.get(user, default).spans(first, last)
+        out[user] = total - _inside(conn, source, [*where, page.user == user], spans)
     return out
 
 
-def pages_off_hours(conn: Connection, since: datetime, until: datetime, service: str | None,
-                    first_id: int, last_id: int, incidents: int, users: Iterable[str]) -> dict[str, int]:
-    """Per paged user (every one of `users`, 0 included), their pages for the
-    window's incidents sent outside their working hours."""
-    incident, page = m.Incident, m.Page
-    if last_id - first_id + 1 == incidents:  # the window's incidents are exactly these ids
-        query = sa.select(page.user, page.at).where(page.incident_id.between(first_id, last_id))
-    else:
-        query = sa.select(page.user, page.at).join(incident, incident.id == page.incident_id).where(
-            incident.created_at >= since, incident.created_at < until,
-            *([incident.service == service] if service is not None else []))
-    hours, default = hours_by_user(conn)
-    counted = off_hours(conn.execute(query), hours, default)
-    return {user: counted.get(user, 0) for user in users}
+def _inside(conn: Connection, source, where: list, spans: list[tuple[datetime, datetime]]) -> int:  # noqa: ANN001
+    """How many pages matching `where` fall in one of `spans`."""
+    at, found = m.Page.at, 0
+    for i in range(0, len(spans), _CHUNK):
+        chunk = spans[i:i + _CHUNK]
+        found += conn.execute(sa.select(sa.func.count()).select_from(source).where(
+            *where, at >= chunk[0][0], at < chunk[-1][1],
+            sa.or_(*(sa.and_(at >= a, at < b) for a, b in chunk)))).scalar_one()
+    return found
+
