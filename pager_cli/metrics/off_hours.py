@@ -13,10 +13,11 @@ longer has are measured with the defaults.
 
 How it is counted: set-wise, never a page row in Python. The pages are those
 `pages_by_user` counts (the window's incidents: one range of incident ids, or
-a join). For each paged user one COUNT of their pages inside their working
-spans (`at >= a AND at < b OR …`, in chunks of spans so that no statement
-grows past what an engine parses), bounded by the first and last page of
-the window's incidents; off hours = pages − working.
+a join). The working spans run from the first to the last of those pages;
+for each paged user, one COUNT per span, a range of the page index on
+(user, at, incident_id) that also holds the incident id, so the window's
+pages are told from the rest without reading the table; off hours = pages −
+those inside.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from ..store import tables as m
 from ..times import localize, zone
 
 DEFAULT_HOURS = Restrict(days=(0, 1, 2, 3, 4), start=time(9), end=time(18))
-_CHUNK = 100  # spans per statement
 
 
 class Hours:
@@ -103,12 +103,9 @@ def pages_off_hours(conn: Connection, since: datetime, until: datetime, service:
 
 
 def _inside(conn: Connection, source, where: list, spans: list[tuple[datetime, datetime]]) -> int:  # noqa: ANN001
-    """How many pages matching `where` fall in one of `spans`."""
-    at, found = m.Page.at, 0
-    for i in range(0, len(spans), _CHUNK):
-        chunk = spans[i:i + _CHUNK]
-        found += conn.execute(sa.select(sa.func.count()).select_from(source).where(
-            *where, at >= chunk[0][0], at < chunk[-1][1],
-            sa.or_(*(sa.and_(at >= a, at < b) for a, b in chunk)))).scalar_one()
-    return found
-
+    """How many pages matching `where` fall in one of `spans`: one COUNT per
+    span, each a range of the (user, at, incident_id) page index."""
+    at = m.Page.at
+    count = sa.select(sa.func.count()).select_from(source).where(
+        *where, at >= sa.bindparam("a", type_=at.type), at < sa.bindparam("b", type_=at.type))
+    return sum(conn.execute(count, {"a": a, "b": b}).scalar_one() for a, b in spans)

@@ -233,13 +233,17 @@ LAST_TICK_KEY = "escalate_check_last_run"
 
 
 def _exports(conn: Connection) -> None:
-    """Users' zone and working hours (off-hours load), and the last tick's row."""
+    """Users' zone and working hours and a page index by (user, at) for the
+    off-hours load, and the last tick's row."""
     for name, kind in (("timezone", sa.String()), ("working_hours", sa.JSON())):
         conn.execute(sa.text(f"ALTER TABLE pager_user ADD COLUMN {name} {kind.compile(dialect=conn.dialect)}"))
     md = sa.MetaData()
     instance = sa.Table("pager_instance", md, sa.Column("key", sa.String, primary_key=True),
                         sa.Column("value", sa.String, nullable=False))
     conn.execute(sa.insert(instance).values(key=LAST_TICK_KEY, value=""))
+    page = sa.Table("page", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("user", sa.String),
+                    _dt("at"), sa.Column("incident_id", sa.Integer))
+    sa.Index("ix_page_user_at", page.c.user, page.c.at, page.c.incident_id).create(conn)
 
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
