@@ -14,17 +14,20 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from ..times import to_utc
-from . import tables as m
 from .migrations import LAST_TICK_KEY
+
+# `pager_instance` as a lightweight table: a tick with nothing due (cron's
+# every-minute run) loads no model module (`store.tables`) for its stamp.
+_instance = sa.table("pager_instance", sa.column("key", sa.String), sa.column("value", sa.String))
 
 
 def stamp_tick(session: Session, now: datetime) -> None:
-    t = m.instance
+    t = _instance
     session.connection().execute(sa.update(t).where(t.c.key == LAST_TICK_KEY).values(value=to_utc(now).isoformat()))
 
 
 def last_tick(session: Session) -> datetime | None:
     """When the last tick ran (its clock), or None if none has."""
-    t = m.instance
+    t = _instance
     value = session.connection().execute(sa.select(t.c.value).where(t.c.key == LAST_TICK_KEY)).scalar()
     return datetime.fromisoformat(value) if value else None
