@@ -46,8 +46,9 @@ BENCHES = {
     "deliveries": "bench_deliveries",
     "outbox_deliveries": "bench_outbox_deliveries",
     "serve": "serve",  # bench/serve.py
+    "exports": "bench_exports",
 }
-HEAVY = {"metrics", "ingest"}  # skipped by --quick unless their run() takes `quick`
+HEAVY = {"metrics", "ingest", "exports"}  # skipped by --quick unless their run() takes `quick`
 _TARGET = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*(-?[0-9][0-9_,]*(?:\.[0-9]+)?)")
 
 

@@ -21,7 +21,7 @@ from pager_cli.store import tables as m
 T0 = utc("2026-11-23T09:00:00")
 DAY = ["--since", "2026-11-23T00:00:00Z", "--until", "2026-11-24T00:00:00Z"]
 KEYS = ["since", "until", "incidents", "by_status", "by_service", "by_severity", "mtta", "mttr", "escalated",
-        "resolved_without_ack", "pages_by_user", "per_day"]
+        "resolved_without_ack", "pages_by_user", "pages_off_hours_by_user", "per_day"]
 EMPTY = {"count": 0, "mean": None, "p50": None, "p90": None, "max": None}
 
 
@@ -79,6 +79,7 @@ def test_the_product_example_exactly(cli, example):
         "mtta": {"count": 3, "mean": 240.0, "p50": 240.0, "p90": 336.0, "max": 360.0},
         "mttr": {"count": 3, "mean": 920.0, "p50": 600.0, "p90": 1560.0, "max": 1800.0},
         "escalated": 1, "resolved_without_ack": 1, "pages_by_user": {"alice": 4},
+        "pages_off_hours_by_user": {"alice": 0},  # §13: Monday 09:00-13:00 UTC, working hours
         "per_day": [{"date": "2026-11-23", "count": 5}],
     }
 
@@ -145,7 +146,7 @@ def test_empty_window_gives_nulls_and_zeros(cli, example):
     assert r.json() == {
         "since": "2026-01-01T00:00:00Z", "until": "2026-01-03T00:00:00Z", "incidents": 0,
         "by_status": {}, "by_service": {}, "by_severity": {}, "mtta": EMPTY, "mttr": EMPTY,
-        "escalated": 0, "resolved_without_ack": 0, "pages_by_user": {},
+        "escalated": 0, "resolved_without_ack": 0, "pages_by_user": {}, "pages_off_hours_by_user": {},
         "per_day": [{"date": "2026-01-01", "count": 0}, {"date": "2026-01-02", "count": 0}],
     }
 

@@ -43,15 +43,35 @@ def load(path: str):  # noqa: ANN201 - a config.schema.Config
     return load_config(path)
 
 
+HANDOFF_WINDOW = timedelta(days=28)
+
+
 def apply(db, config, now: datetime, dry_run: bool = False):  # noqa: ANN001, ANN201 - config.apply.Changes
-    """Write `config` (see `load`) in one transaction; a dry run does it all and rolls back."""
+    """Write `config` (see `load`) in one transaction; a dry run does it all and
+    rolls back, and also says who gains and loses which stretches of the next
+    HANDOFF_WINDOW in every schedule (`changes.handoffs`)."""
     from ..config.apply import apply_config
 
     with db.write() as session:
+        before = _all_schedules(session) if dry_run else {}
         changes = apply_config(session, config, now)
         if dry_run:
+            changes.handoffs = _handoffs(before, _all_schedules(session), now)
             session.rollback()
     return changes
+
+
+def _all_schedules(session) -> dict:  # noqa: ANN001 - a Session; name → schedules.types.Schedule
+    from ..config import catalog
+
+    return {name: catalog.schedule(session, name) for name in catalog.schedule_names(session)}
+
+
+def _handoffs(before: dict, after: dict, now: datetime) -> list:
+    from ..exports.handoffs import changes
+
+    return [h for name in sorted(before.keys() | after.keys())
+            for h in changes(name, before.get(name), after.get(name), now, now + HANDOFF_WINDOW)]
 
 
 @dataclass

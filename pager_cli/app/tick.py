@@ -12,7 +12,9 @@ escalation engine (whose due instants also hold snooze and ack-timeout ends
 and maintenance holds) and the delivery outbox (`notify.outbox.run`).
 
 The cron fast path: with nothing due, a tick is one indexed read per manager
-and loads no ORM model (`escalation.due` answers in SQLAlchemy Core).
+and loads no ORM model (`escalation.due` answers in SQLAlchemy Core), then
+one small write: a whole tick stamps its instant (`store.stamps`), which
+`metrics --format prometheus` exports.
 """
 
 from __future__ import annotations
@@ -83,6 +85,16 @@ class Tick:
     def __iter__(self) -> Iterator[list]:
         for manager in MANAGERS:
             yield from manager.run(self.db, self.now)
+        _stamp(self.db, self.now)
+
+
+def _stamp(db, now: datetime) -> None:  # noqa: ANN001 - a Database
+    """Record that a whole tick ran at `now` (one small write, §13's
+    pager_escalate_check_last_run_timestamp_seconds)."""
+    from ..store.stamps import stamp_tick
+
+    with db.write() as session:
+        stamp_tick(session, now)
 
 
 def tick(db, clock: Callable[[], datetime]) -> Tick:  # noqa: ANN001

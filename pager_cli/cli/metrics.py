@@ -20,16 +20,22 @@ def metrics(
     until: Annotated[Optional[str], typer.Option("--until", help="Incidents created before this TIME (default: now).", show_default=False)] = None,
     service: Annotated[Optional[str], typer.Option("--service", "-s", help="Only this service.", show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")] = False,
+    format_: Annotated[Optional[str], typer.Option("--format", metavar="FORMAT", help="`prometheus`: the Prometheus text exposition format on stdout.", show_default=False)] = None,
+    textfile: Annotated[Optional[str], typer.Option("--textfile", metavar="PATH", help="Write the Prometheus exposition to PATH atomically (mode 0644), for node_exporter's textfile collector.", show_default=False)] = None,
 ) -> None:
     """MTTA, MTTR (mean, p50, p90, max), counts by status, service and severity,
     pages per user and incidents per day, over the incidents created in a
     window (default: the last 30 days). Days are in the display zone.
 
-    Example: `pager metrics --since 2026-11-01 --until 2026-12-01 --service payments`
+    Example: `pager metrics --since 2026-11-01 --until 2026-12-01 --service payments`;
+    `pager metrics --textfile /var/lib/prometheus/node-exporter/pager.prom` from cron.
     """
     from ..app import metrics as app
 
     c = get(ctx, json_)
+    if format_ is not None or textfile is not None:
+        _prometheus(c, since, until, service, format_, textfile)
+        return
     end = c.time(until) if until else c.now()
     tz = c.tz()
     report = app.report(c.db(), c.time(since, past=True) if since else None, end, tz, service)
@@ -37,6 +43,24 @@ def metrics(
         output.emit_json(report.to_json())
         return
     output.show(render(report, tz, output.console().width))
+
+
+def _prometheus(c, since: str | None, until: str | None, service: str | None, format_: str | None,  # noqa: ANN001
+                textfile: str | None) -> None:
+    """`--format prometheus` / `--textfile PATH`: the exposition, on stdout or into PATH."""
+    from ..app import exports
+    from ..errors import UsageError
+
+    if format_ is not None and format_.lower() != "prometheus":
+        raise UsageError(f"unknown --format {format_!r}", hint="the one format is prometheus; --json gives JSON")
+    if c.json:
+        raise UsageError("--json and the Prometheus format exclude each other")
+    text = exports.prometheus_text(c.db(), c.now, c.time(since, past=True) if since else None,
+                                   c.time(until) if until else None, service)
+    if textfile is not None:
+        exports.write_textfile(textfile, text)
+    else:
+        output.raw(text)
 
 
 def render(report, tz, width: int):  # noqa: ANN001, ANN201 - a metrics.Report, a zone; a Rich renderable
@@ -70,13 +94,14 @@ def render(report, tz, width: int):  # noqa: ANN001, ANN201 - a metrics.Report, 
     # Service names are free text of any length: a table of their own, full width.
     services = _counts("Service", dict(sorted(report.by_service.items(), key=lambda kv: (-kv[1], kv[0]))))
 
-    load = _table("User", "Pages", "Share")
+    load = _table("User", "Pages", "Share", "Off hours")
     total_pages = sum(report.pages_by_user.values())
     ranked = sorted(report.pages_by_user.items(), key=lambda kv: (-kv[1], kv[0]))
     for user, n in ranked:
-        load.add_row(output.literal(user), _n(n), f"{100 * n / total_pages:.0f}%")
+        off = report.pages_off_hours_by_user.get(user, 0)
+        load.add_row(output.literal(user), _n(n), f"{100 * n / total_pages:.0f}%", f"{_n(off)} ({100 * off / n:.0f}%)")
     if not ranked:
-        load.add_row("—", "0", "")
+        load.add_row("—", "0", "", "")
 
     return Group(
         head, Text(), summary, Text(), counts, Text(), services, Text(),

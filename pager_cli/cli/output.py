@@ -105,6 +105,13 @@ def line(text: str) -> None:
     sys.stdout.flush()
 
 
+def raw(document: bytes) -> None:
+    """A document (a calendar, a metrics exposition) on stdout, byte for byte."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(document)
+    sys.stdout.buffer.flush()
+
+
 def pages(pages: list, as_json: bool) -> None:
     """Committed pages on the console channel: a `PAGE …` line each on stdout, or
     on stderr when stdout carries JSON. Every command delivers through here."""

@@ -73,7 +73,8 @@ def apply(
     config = schedules.load(file)
     changes = schedules.apply(c.db(), config, c.now(), dry_run)
     if c.json:
-        output.emit_json({"dry_run": dry_run, **changes.to_json()})
+        shifts = {"shift_changes": [h.to_json() for h in changes.handoffs]} if dry_run else {}
+        output.emit_json({"dry_run": dry_run, **changes.to_json(), **shifts})
         return
     verb = "would be " if dry_run else ""
     for label, names in (("created", changes.created), ("changed", changes.changed), ("removed", changes.removed)):
@@ -81,6 +82,17 @@ def apply(
             output.line(f"{verb}{label}: {name}")
     if not changes:
         output.line("nothing changed")
+    _shift_changes(changes.handoffs)
+
+
+def _shift_changes(handoffs: list) -> None:
+    """A dry run's stretches that change hands, under a heading per schedule."""
+    shown = None
+    for h in handoffs:
+        if h.schedule != shown:
+            output.line(f"shifts that change hands in {h.schedule} (next 28 days):")
+            shown = h.schedule
+        output.line(f"  {h.line()}")
 
 
 @schedules_app.command("list")
@@ -126,6 +138,28 @@ def show(
 
     tz = c.tz_option and c.tz() or _zone(found.timezone)
     output.show(shifts_view(name, found.shifts, found.start, found.end, tz))
+
+
+@schedules_app.command("ical")
+def ical(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Schedule name.")],
+    user: Annotated[Optional[str], typer.Option("--user", metavar="USER", help="Only this user's shifts.")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", metavar="TIME", help="Shifts from TIME (default: now).")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", metavar="TIME", help="Shifts until TIME (default: 90 days after the start).")] = None,
+    alarm: Annotated[Optional[str], typer.Option("--alarm", metavar="DURATION", help="A reminder this long before each shift, such as 15m.")] = None,
+) -> None:
+    """The final shifts as an RFC 5545 calendar on stdout: one event per shift,
+    overrides applied, in UTC, each with a UID that stays while the shift does.
+
+    Example: `pager schedules ical payments-primary --user alice --alarm 1h > alice.ics`
+    """
+    from ..app import exports
+
+    c = get(ctx)
+    start = c.time(from_) if from_ else None
+    end = c.time(to) if to else None
+    output.raw(exports.ical_feed(c.db(), c.now, name, user, start, end, alarm))
 
 
 @schedules_app.command("override")

@@ -30,6 +30,7 @@ class Changes:
     created: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    handoffs: list = field(default_factory=list)  # a dry run's exports.handoffs.Handoff: who gains what
 
     def to_json(self) -> dict:
         return {"created": self.created, "changed": self.changed, "removed": self.removed}
@@ -84,7 +85,8 @@ def _settings(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001 - a config.C
 def _users(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
     return {
         name: {
-            "full_name": user.name, "email": user.email,
+            "full_name": user.name, "email": user.email, "timezone": user.timezone,
+            "working_hours": user.working_hours.to_domain().to_json() if user.working_hours else None,
             "contacts": [
                 {"name": cname, "kind": c.kind, "target": c.target, "timeout_s": c.timeout.total_seconds(),
                  "updates": bool(c.updates), "rate_count": c.rate.count,
@@ -159,7 +161,7 @@ def _maintenance(config) -> dict[str, dict[str, Any]]:  # noqa: ANN001
 
 KINDS = (
     Kind("setting", m.settings, "key", ("value",), _settings, shown=lambda name: name in ("smtp", "serve")),
-    Kind("user", m.users, "name", ("full_name", "email"), _users, parts=(
+    Kind("user", m.users, "name", ("full_name", "email", "timezone", "working_hours"), _users, parts=(
         Part("contacts", m.contacts, "user", ("name", "kind", "target", "timeout_s", "updates", "rate_count",
                                               "rate_window_s", "headers", "secret")),
         Part("notify", m.notify_rules, "user", ("contact", "after_s")),

@@ -39,21 +39,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class User(_Model):
-    name: StrictStr | None = None
-    email: Email | None = None
-    contacts: dict[Name, Contact] = {}
-    notify: tuple[NotifyRule, ...] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: ({} if k == "contacts" and v is None else () if k == "notify" and v is None else v)
-                    for k, v in value.items()}
-        return {} if value is None else value
-
-
 class Window(_Model):
     """A `restrict` window: starts on each of `days` at `start`, ends at `end`
     (the next day when `end <= start`; 24 hours when equal)."""
@@ -88,6 +73,27 @@ class Window(_Model):
 
     def to_domain(self) -> domain.Restrict:
         return domain.Restrict(days=self.days, start=self.start, end=self.end)
+
+
+class User(_Model):
+    name: StrictStr | None = None
+    email: Email | None = None
+    contacts: dict[Name, Contact] = {}
+    notify: tuple[NotifyRule, ...] = ()
+    timezone: Zone | None = None  # for off-hours load (PRODUCT.md §13); None: the config's
+    working_hours: Window | None = None  # None: WORKING_HOURS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({} if k == "contacts" and v is None else () if k == "notify" and v is None else v)
+                    for k, v in value.items()}
+        return {} if value is None else value
+
+
+# A user's working hours when the config gives none: Monday to Friday, 09:00-18:00.
+WORKING_HOURS = {"days": list(DAYS[:5]), "from": "09:00", "to": "18:00"}
 
 
 _MAX_SHIFT = {  # in units of the rotation: the span of years the calendar holds

@@ -46,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from ..store import dialect
+from .off_hours import pages_off_hours
 from ..store import tables as m
 from ..errors import NotFound, StoredValueError, UsageError
 from ..severity import SEVERITIES
@@ -99,6 +100,7 @@ class Report:
     escalated: int = 0
     resolved_without_ack: int = 0
     pages_by_user: dict[str, int] = field(default_factory=dict)
+    pages_off_hours_by_user: dict[str, int] = field(default_factory=dict)  # §13: outside their working hours
     per_day: list[tuple[date, int]] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -108,7 +110,7 @@ class Report:
             "by_status": self.by_status, "by_service": self.by_service, "by_severity": self.by_severity,
             "mtta": self.mtta.to_json(), "mttr": self.mttr.to_json(),
             "escalated": self.escalated, "resolved_without_ack": self.resolved_without_ack,
-            "pages_by_user": self.pages_by_user,
+            "pages_by_user": self.pages_by_user, "pages_off_hours_by_user": self.pages_off_hours_by_user,
             "per_day": [{"date": day.isoformat(), "count": count} for day, count in self.per_day],
         }
 
@@ -161,29 +163,17 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
     if given); days in zone `tz`. Reads in the session's one transaction."""
     since, until = window(since, until)
     conn = session.connection()
-    sql = dialect.of(conn)
     if service is not None:
         _require_service(conn, service)
     report = Report(since=since, until=until, service=service)
     groups = _groups(conn, service)
-
-    # Each group's window is one range of the covering metrics index.
-    c = m.Incident.__table__.c
-    # Constants are written into the SQL, not bound: a bound parameter is
-    # fetched again for every row the aggregate reads.
-    zero = sa.literal_column("0")
-    per_group = sa.select(
-        sa.func.count(), sa.func.count(sa.func.nullif(c.escalation_step, zero)), sa.func.count(c.ack_ms),
-        sa.func.min(c.id), sa.func.max(c.id), sql.joined(c.ack_ms, _SEPARATOR), sql.joined(c.resolve_ms, _SEPARATOR),
-    ).where(*_is_group(), c.created_at >= since, c.created_at < until)
     by_status: dict[str, int] = {}
     by_severity: dict[str, int] = {}
     by_service: dict[str, int] = {}
     acks: list[str] = []
     resolves: list[str] = []
     first_id = last_id = None
-    for name, status, severity in groups:
-        row = conn.execute(per_group, {"service": name, "status": status, "severity": severity}).one()
+    for (name, status, severity), row in window_groups(conn, since, until, groups):
         n, escalated, acknowledged, lo, hi, ack_ms, resolve_ms = row
         if not n:
             continue
@@ -205,11 +195,47 @@ def compute(session: Session, since: datetime, until: datetime, tz: tzinfo = UTC
     report.mttr = Durations.of_millis(_ints(resolves))
     if report.incidents:
         report.pages_by_user = _pages_by_user(conn, since, until, service, first_id, last_id, report.incidents)
+        report.pages_off_hours_by_user = pages_off_hours(conn, since, until, service, first_id, last_id,
+                                                         report.incidents, report.pages_by_user)
     report.per_day = _per_day(conn, since, until, tz, groups, report.incidents)
     return report
 
 
 _GROUPED_BY = ("service", "status", "severity")  # the metrics index's leading columns
+
+
+def window_groups(conn: Connection, since: datetime, until: datetime, groups: list[tuple[str, str, str]]):  # noqa: ANN201
+    """For each (service, status, severity) group, its incidents created in
+    [since, until): (count, escalated, acknowledged, min id, max id, the stored
+    ack_ms joined by commas, the resolve_ms likewise). Each group's window is
+    one range of the covering metrics index."""
+    c = m.Incident.__table__.c
+    sql = dialect.of(conn)
+    # Constants are written into the SQL, not bound: a bound parameter is
+    # fetched again for every row the aggregate reads.
+    zero = sa.literal_column("0")
+    per_group = sa.select(
+        sa.func.count(), sa.func.count(sa.func.nullif(c.escalation_step, zero)), sa.func.count(c.ack_ms),
+        sa.func.min(c.id), sa.func.max(c.id), sql.joined(c.ack_ms, _SEPARATOR), sql.joined(c.resolve_ms, _SEPARATOR),
+    ).where(*_is_group(), c.created_at >= since, c.created_at < until)
+    for name, status, severity in groups:
+        yield (name, status, severity), conn.execute(
+            per_group, {"service": name, "status": status, "severity": severity}).one()
+
+
+def groups(conn: Connection, service: str | None = None) -> list[tuple[str, str, str]]:
+    """Every (service, status, severity) that occurs (`_groups`)."""
+    return _groups(conn, service)
+
+
+def require_service(conn: Connection, name: str) -> None:
+    """NotFound unless the config defines service `name` or an incident names it."""
+    _require_service(conn, name)
+
+
+def ints(joined: list[str]) -> list[int]:
+    """The integers of some joined stored durations (`window_groups`)."""
+    return _ints(joined)
 
 
 def _distinct(conn: Connection, column: sa.Column, *where: ColumnElement) -> list:

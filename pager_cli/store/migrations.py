@@ -44,6 +44,12 @@ def _step(name: str) -> Callable[[Connection], None]:
     return run
 
 
+# The `pager_instance` row that each tick stamps with its instant (PRODUCT.md
+# §13's pager_escalate_check_last_run_timestamp_seconds); made by the migration,
+# so a tick only ever updates it, on any engine, however many run at once.
+LAST_TICK_KEY = "escalate_check_last_run"
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("001_initial", _step("initial")),
     ("002_pages_and_due_index", _step("pages")),
@@ -52,6 +58,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("005_page_index_by_user_and_incident", _step("pages_by_user")),
     ("006_contacts_and_delivery_outbox", _step("outbox")),
     ("007_timers", _step("timers")),
+    ("009_exports", _step("exports")),
     ("010_alert_state", _step("alert_state")),
 ]
 

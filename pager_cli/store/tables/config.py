@@ -37,6 +37,9 @@ settings = Table("setting", metadata, Column("key", String, primary_key=True), C
 users = Table(
     "pager_user", metadata,
     Column("name", String, primary_key=True), Column("full_name", String), Column("email", String),
+    # off-hours load (PRODUCT.md §13): the user's zone (null: the config's) and
+    # working hours ({"days": ["mon", …], "from": "09:00", "to": "18:00"}; null: the default)
+    Column("timezone", String), Column("working_hours", JSON(none_as_null=True)),
 )
 
 schedules = Table("schedule", metadata, Column("name", String, primary_key=True), _required("timezone"))

@@ -126,6 +126,8 @@ class Page(Table, table=True):
         UniqueConstraint("incident_id", "step", "user", "channel", name="uq_page_step"),
         # metrics: each user's pages for a range of incidents, from the index alone
         Index("ix_page_user", "user", "incident_id"),
+        # off-hours load: each user's pages in a span of time, for a range of incidents
+        Index("ix_page_user_at", "user", "at", "incident_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
