@@ -265,14 +265,12 @@ def timers(conn: Connection) -> None:
 def exports(conn: Connection) -> None:
     """Users' zone and working hours and a page index by (user, at) for the
     off-hours load, and the last tick's row."""
-    from .migrations import LAST_TICK_KEY
-
     _add_column(conn, "pager_user", sa.Column("timezone", sa.String()))
     _add_column(conn, "pager_user", sa.Column("working_hours", sa.JSON()))
     md = sa.MetaData()
     instance = sa.Table("pager_instance", md, sa.Column("key", sa.String, primary_key=True),
                         sa.Column("value", sa.String, nullable=False))
-    conn.execute(sa.insert(instance).values(key=LAST_TICK_KEY, value=""))
+    conn.execute(sa.insert(instance).values(key="escalate_check_last_run", value=""))  # stamps.LAST_TICK_KEY
     page = sa.Table("page", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("user", sa.String),
                     _dt("at"), sa.Column("incident_id", sa.Integer))
     sa.Index("ix_page_user_at", page.c.user, page.c.at, page.c.incident_id).create(conn)

@@ -44,12 +44,6 @@ def _step(name: str) -> Callable[[Connection], None]:
     return run
 
 
-# The `pager_instance` row that each tick stamps with its instant (PRODUCT.md
-# §13's pager_escalate_check_last_run_timestamp_seconds); made by the migration,
-# so a tick only ever updates it, on any engine, however many run at once.
-LAST_TICK_KEY = "escalate_check_last_run"
-
-
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("001_initial", _step("initial")),
     ("002_pages_and_due_index", _step("pages")),

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from ..times import to_utc
-from .migrations import LAST_TICK_KEY
+
+LAST_TICK_KEY = "escalate_check_last_run"  # the row's key, as migration 009_exports made it
 
 # `pager_instance` as a lightweight table: a tick with nothing due (cron's
 # every-minute run) loads no model module (`store.tables`) for its stamp.
