@@ -31,9 +31,10 @@ _TICK = timedelta(microseconds=1)
 
 
 def uid(schedule: str, shift: Shift) -> str:
-    """A shift's UID: the same for the same (schedule, user, start, end)."""
-    key = "\x1f".join((schedule, shift.user or "", to_utc(shift.start).isoformat(),
-                       to_utc(shift.end).isoformat() if shift.end else ""))
+    """A shift's UID: the same for the same (schedule, user, start). Not the
+    end: a shift whose end moves (an override cuts it, or a one-user rotation
+    runs past the feed's window) stays the same event, updated in place."""
+    key = "\x1f".join((schedule, shift.user or "", to_utc(shift.start).isoformat()))
     return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}@pager"
 
 

@@ -95,14 +95,8 @@ def read(session: Session, since: datetime, until: datetime, service: str | None
 
 
 def _heartbeats(session: Session) -> dict[str, float]:
-    """Each heartbeat's last ping in Unix seconds. The hook for PRODUCT.md §12's
-    heartbeats: until `store.tables` has a `heartbeats` table (columns `name`
-    and `last_ping_at`, an instant or null) this is empty and the family shows
-    no sample; once it has, it is read as is."""
-    table = getattr(m, "heartbeats", None)
-    if table is None:
-        return {}
-    t = table.c
+    """Each pinged heartbeat's last ping in Unix seconds (PRODUCT.md §12)."""
+    t = m.heartbeats.c
     rows = session.connection().execute(sa.select(t.name, t.last_ping_at).where(t.last_ping_at.is_not(None)))
     return {name: at.timestamp() for name, at in rows}
 

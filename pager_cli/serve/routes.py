@@ -36,6 +36,7 @@ class Route:
     pattern: str  # {name} matches one path segment
     endpoint: Callable[["Context", Request], Response]
     public: bool = False
+    query_token: bool = False  # the token may also come as ?token= (calendar apps send no header)
 
 
 class Context:
@@ -186,6 +187,59 @@ def ack_link(ctx: Context, request: Request) -> Response:
     return ack_page(200, found, done.message or f"Incident #{found.incident} acknowledged as {found.user}.")
 
 
+def _not_found(e: Exception) -> Response | None:
+    """A 404 for a NotFound (unknown heartbeat, schedule, user), a 503 for a
+    runtime failure (busy database), None for anything else."""
+    from ..errors import NotFound, PagerError
+
+    if isinstance(e, NotFound):
+        return json_response(404, {"error": e.message})
+    if isinstance(e, PagerError) and e.exit_code == 1:
+        return _unavailable(e)
+    return None
+
+
+def heartbeat(ctx: Context, request: Request) -> Response:
+    """POST /heartbeat/{name}: a ping (PRODUCT.md §12), as `pager heartbeat NAME`."""
+    from ..app.heartbeats import ping
+    from ..errors import PagerError
+
+    try:
+        pinged = ping(ctx.db, ctx.clock, request.params["name"])
+    except PagerError as e:
+        answer = _not_found(e)
+        if answer is None:
+            raise
+        return answer
+    return json_response(200, {"status": "ok", **pinged.to_json()})
+
+
+def ical(ctx: Context, request: Request) -> Response:
+    """GET /ical/{schedule}[?user=U]: the schedule's calendar (PRODUCT.md §13),
+    now to 90 days on, for calendar subscriptions."""
+    from urllib.parse import parse_qs
+
+    from ..app.exports import ical_feed
+    from ..errors import PagerError
+
+    user = parse_qs(request.query).get("user", [None])[0]
+    try:
+        body = ical_feed(ctx.db, ctx.clock, request.params["schedule"], user=user)
+    except PagerError as e:
+        answer = _not_found(e)
+        if answer is None:
+            raise
+        return answer
+    return Response(200, body, "text/calendar; charset=utf-8")
+
+
+def metrics(ctx: Context, request: Request) -> Response:
+    """GET /metrics: the Prometheus exposition of `pager metrics --format prometheus`."""
+    from ..app.exports import prometheus_text
+
+    return Response(200, prometheus_text(ctx.db, ctx.clock), "text/plain; version=0.0.4; charset=utf-8")
+
+
 ROUTES: list[Route] = [
     Route("POST", "/v2/enqueue", enqueue, public=True),
     Route("POST", "/v2/change/enqueue", change_enqueue, public=True),
@@ -194,6 +248,9 @@ ROUTES: list[Route] = [
     Route("GET", "/ack/{token}", ack_link, public=True),
     Route("POST", "/ack/{token}", ack_link, public=True),
     Route("GET", "/healthz", healthz, public=True),
+    Route("POST", "/heartbeat/{name}", heartbeat),
+    Route("GET", "/ical/{schedule}", ical, query_token=True),
+    Route("GET", "/metrics", metrics),
 ]
 
 
@@ -219,7 +276,7 @@ class Dispatch:
             if route.method != request.method:
                 allowed.append(route.method)
                 continue
-            if not route.public and not self._authorized(request):
+            if not route.public and not self._authorized(request, route.query_token):
                 return json_response(401, {"error": "a valid Bearer token is required"},
                                      [("WWW-Authenticate", 'Bearer realm="pager"')])
             request.params = {k: unquote(v) for k, v in found.groupdict().items()}
@@ -228,10 +285,14 @@ class Dispatch:
             return json_response(405, {"error": "method not allowed"}, [("Allow", ", ".join(sorted(set(allowed))))])
         return json_response(404, {"error": "no such endpoint"})
 
-    def _authorized(self, request: Request) -> bool:
+    def _authorized(self, request: Request, query_token: bool = False) -> bool:
         if self.ctx.token is None:
             return True  # loopback only: `serve` refuses anything else without a token
         scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" and query_token:
+            from urllib.parse import parse_qs
+
+            scheme, given = "bearer", parse_qs(request.query).get("token", [""])[0]
         if scheme.lower() != "bearer":
             return False
         return hmac.compare_digest(given.strip().encode("utf-8", "replace"), self.ctx.token.encode("utf-8"))
