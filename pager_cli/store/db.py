@@ -73,7 +73,7 @@ def _from_the_database(error: Exception) -> bool:
     return module.startswith("sqlalchemy.") or module in _OURS
 
 
-_OURS = frozenset({__name__, "pager_cli.store.sqlite", "pager_cli.store.bulk"})  # where the driver is called
+_OURS = frozenset({__name__, "pager_cli.store.sqlite", "pager_cli.store.postgresql", "pager_cli.store.bulk"})  # where the driver is called
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """The seam between the engine-neutral store (`db`, `migrations`, `bulk`) and
 one database engine. Everything an engine does its own way is a member of
-`Dialect`; `sqlite.SQLITE` is the one there is. A PostgreSQL engine is one new
-module with one more `Dialect`, named in `_BY_BACKEND`.
+`Dialect`; `sqlite.DIALECT` and `postgresql.DIALECT` are
+the two there are, named in `_BY_BACKEND`.
 
 A location (--db / PAGER_DB) names its engine: a plain path is SQLite, a URL
 by its scheme.
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql import ColumnElement
 
 # backend name (of a URL, or of a connection's dialect) → module holding its DIALECT
-_BY_BACKEND = {"sqlite": "pager_cli.store.sqlite"}
+_BY_BACKEND = {"sqlite": "pager_cli.store.sqlite", "postgresql": "pager_cli.store.postgresql"}
 
 
 class Dialect(Protocol):
@@ -72,7 +72,7 @@ def for_location(location: str) -> Dialect:
     if url.get_backend_name() not in _BY_BACKEND:
         raise UsageError(
             f"unsupported database URL {url.render_as_string(hide_password=True)!r}",
-            hint="this version stores everything in one SQLite file: pass a path",
+            hint="pass a path (SQLite) or a postgresql:// URL",
         )
     return _load(url.get_backend_name())
 
