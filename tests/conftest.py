@@ -6,7 +6,8 @@ Every test runs on both engines (`--engine sqlite|postgresql|both`, default
 both): on SQLite its database is a file in its temp dir, on PostgreSQL a
 database of its own on a server the session starts (tests/pgserver.py), copied
 from a template that holds the migrated schema. A test about SQLite itself
-(files, modes, WAL, PRAGMA, a damaged file) is marked `sqlite_only`. Under
+(files, modes, WAL, PRAGMA, a damaged file) is marked `sqlite_only`, one about
+several machines sharing a server `postgresql_only`. Under
 CI=true a PostgreSQL test whose server cannot start fails; elsewhere it skips.
 """
 
@@ -36,10 +37,6 @@ def pytest_addoption(parser):  # noqa: ANN001, ANN201
                      help="the database engine(s) every test runs on (default: both)")
 
 
-def pytest_configure(config):  # noqa: ANN001, ANN201
-    config.addinivalue_line("markers", "sqlite_only: a test of SQLite itself (files, modes, WAL, PRAGMA)")
-
-
 def pytest_generate_tests(metafunc):  # noqa: ANN001, ANN201
     if "pager_engine" not in metafunc.fixturenames:
         return
@@ -47,6 +44,8 @@ def pytest_generate_tests(metafunc):  # noqa: ANN001, ANN201
     engines = list(ENGINES) if chosen == "both" else [chosen]
     if metafunc.definition.get_closest_marker("sqlite_only"):
         engines = [e for e in engines if e == "sqlite"]
+    if metafunc.definition.get_closest_marker("postgresql_only"):
+        engines = [e for e in engines if e == "postgresql"]
     metafunc.parametrize("pager_engine", engines, ids=["pg" if e == "postgresql" else e for e in engines],
                          scope="session")
 

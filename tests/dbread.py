@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -67,10 +68,14 @@ def _as_sqlite(value):  # noqa: ANN001, ANN202
     return value
 
 
+_USER = re.compile(r"(?<![\w'\".:])user(?![\w'\":])")  # the bare column name, a reserved word on PostgreSQL
+
+
 def _cursor(con, sql: str, params: Sequence):  # noqa: ANN001, ANN202
     if isinstance(con, sqlite3.Connection):
         return con.execute(sql, params)
-    return con.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+    sql = _USER.sub('"user"', sql.replace("%", "%%").replace("?", "%s"))
+    return con.execute(sql, tuple(params))
 
 
 def rows(db, sql: str, params: Sequence = ()) -> list[tuple]:  # noqa: ANN001
@@ -157,3 +162,52 @@ def counts(db) -> tuple[int, int, int]:  # noqa: ANN001
     """(incidents, timeline entries, pages)."""
     return rows(db, "SELECT (SELECT count(*) FROM incident), (SELECT count(*) FROM timeline), "
                     "(SELECT count(*) FROM page)")[0]
+
+
+class _Cursor:
+    def __init__(self, cursor):  # noqa: ANN001
+        self.cursor = cursor
+        self.rowcount = cursor.rowcount
+        self.description = cursor.description
+
+    def fetchall(self) -> list[tuple]:
+        return [tuple(_as_sqlite(v) for v in row) for row in self.cursor.fetchall()]
+
+    def fetchone(self) -> tuple | None:
+        row = self.cursor.fetchone()
+        return None if row is None else tuple(_as_sqlite(v) for v in row)
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self.fetchall())
+
+
+class _Connection:
+    """A psycopg connection (autocommit) that takes sqlite3's `?` SQL and gives
+    rows back as sqlite3 would."""
+
+    def __init__(self, con):  # noqa: ANN001
+        self.con = con
+
+    def execute(self, sql: str, params: Sequence = ()) -> _Cursor:
+        return _Cursor(_cursor(self.con, sql, params))
+
+    def commit(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self):  # noqa: ANN204
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002 - as sqlite3's: the statements are already committed
+        pass
+
+
+def connect_rw(db):  # noqa: ANN001, ANN201
+    """A writable connection, sqlite3's on SQLite, the same shape on PostgreSQL:
+    for tests that plant what pager would never write (a hostile stored value)."""
+    location = _path(db)
+    if location.startswith("postgresql"):
+        return _Connection(connect(location))
+    return sqlite3.connect(location)

@@ -288,8 +288,8 @@ def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: floa
     that incident's steps."""
     while True:
         budget = Budget(steps, seconds)
-        with db.write() as session, set_wise(session):
-            ids = due_ids(session, now, steps)
+        with db.claim() as session, set_wise(session):  # beside other checkers, each on its own rows
+            ids = due_ids(session, now, steps, claim=True)
             loaded = {i.id: i for i in session.exec(select(m.Incident).where(col(m.Incident.id).in_(ids)))}
             events: list[Event] = []
             for incident_id in ids:  # the longest due first

@@ -125,6 +125,15 @@ class Database:
             yield session
 
     @contextmanager
+    def claim(self) -> Iterator[Session]:
+        """A write transaction that may run beside other claims, never beside a
+        `write()`: for work that rows claimed `FOR UPDATE SKIP LOCKED` divide
+        between processes (several escalation checkers). On SQLite it is a
+        `write()`; on PostgreSQL it holds the write lock shared."""
+        with self._session("claim") as session:
+            yield session
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         with self._session("read") as session:
             yield session

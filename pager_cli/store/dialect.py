@@ -39,7 +39,9 @@ class Dialect(Protocol):
         """Set up each new DBAPI connection (SQLite: WAL, busy_timeout, foreign keys)."""
 
     def begin(self, conn: Connection, mode: str) -> None:
-        """Begin a transaction: `mode` "write" takes the write lock at once, "read" does not."""
+        """Begin a transaction: `mode` "write" takes the write lock at once, "read"
+        does not, "claim" takes it shared with other claims (where the engine
+        has row locks to divide the work; else as "write")."""
 
     def translate(self, error: exc.DBAPIError, location: str) -> DatabaseError:
         """A one-line, actionable error for what the engine said."""

@@ -64,6 +64,8 @@ class PostgreSQL:
     def begin(self, conn: Connection, mode: str) -> None:
         if mode == "write":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        elif mode == "claim":  # beside other claims (rows FOR UPDATE SKIP LOCKED), never beside a write
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})")
 
     def translate(self, error: exc.DBAPIError, location: str) -> DatabaseError:
         return translate(error, location)
