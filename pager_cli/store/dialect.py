@@ -46,6 +46,10 @@ class Dialect(Protocol):
     def translate(self, error: exc.DBAPIError, location: str) -> DatabaseError:
         """A one-line, actionable error for what the engine said."""
 
+    def retryable(self, error: exc.DBAPIError) -> bool:
+        """Whether the engine gave up on the transaction for a conflict that may
+        pass if it runs again (PostgreSQL: serialization failure, deadlock)."""
+
     def lock_for_migration(self, conn: Connection) -> None:
         """Inside a write transaction: hold off every other migrating process until it ends."""
 
