@@ -152,3 +152,65 @@ def test_sqlite_commands_never_import_psycopg(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.db")], capture_output=True, text=True,
                           timeout=60)
     assert proc.stderr.strip().splitlines()[-1] == "False False", proc.stderr
+
+
+def definitions(url: str) -> dict:
+    """The schema as SQLAlchemy's inspector reads it back from PostgreSQL
+    (columns, indexes with their where-clause, unique constraints, foreign keys)."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        inspector = sa.inspect(engine)
+        out = {}
+        for table in inspector.get_table_names():
+            out[f"table {table}"] = sorted(
+                (c["name"], str(c["type"]), c["nullable"], bool(c.get("primary_key"))) for c in inspector.get_columns(table))
+            for index in inspector.get_indexes(table):
+                where = index.get("dialect_options", {}).get("postgresql_where")
+                out[f"index {index['name']}"] = (table, index["column_names"], bool(index["unique"]), where)
+            for unique in inspector.get_unique_constraints(table):
+                out[f"unique {table} {unique['name']}"] = unique["column_names"]
+            out[f"fks {table}"] = sorted(
+                (tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]),
+                 fk.get("options", {}).get("ondelete")) for fk in inspector.get_foreign_keys(table))
+        return out
+    finally:
+        engine.dispose()
+
+
+def test_migrations_build_the_schema_the_models_describe(pg_server, pager_db):
+    from sqlmodel import SQLModel
+
+    from pager_cli.store import partial
+    from pager_cli.store.tables import incident  # noqa: F401 - every table in SQLModel.metadata
+
+    name = "modelled"
+    pg_server.admin().execute(f"CREATE DATABASE {name}")
+    try:
+        engine = sa.create_engine(pg_server.url(name, driver="postgresql+psycopg"))
+        partial.declare(SQLModel.metadata.tables.values(), "postgresql")
+        SQLModel.metadata.create_all(engine)
+        engine.dispose()
+        got, want = definitions(pager_db), definitions(pg_server.url(name))
+    finally:
+        pg_server.drop(name)
+    got.pop("table pager_migration"), got.pop("fks pager_migration")
+    got = {k: v for k, v in got.items() if not k.startswith("index pager_migration")}
+    assert sorted(got) == sorted(want)
+    for key in want:
+        assert (key, got[key]) == (key, want[key])
+    assert got["table incident"][[c[0] for c in got["table incident"]].index("created_at")][1] == "TIMESTAMP"
+    assert "status" in got["index uq_incident_open_key"][3] and got["index uq_incident_open_key"][2]
+
+
+@pytest.mark.parametrize("start", range(1, len(MIGRATIONS)))
+def test_every_earlier_version_upgrades_to_the_same_schema(pg_server, pager_db, start):
+    name = f"old_{start}"
+    pg_server.admin().execute(f"CREATE DATABASE {name}")
+    try:
+        url = pg_server.url(name)
+        open_database(url, migrate_to=start).close()
+        assert len(rows(url, "SELECT name FROM pager_migration")) == start
+        open_database(url).close()
+        assert definitions(url) == definitions(pager_db)
+    finally:
+        pg_server.drop(name)
