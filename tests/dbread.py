@@ -55,6 +55,17 @@ def connect(db):  # noqa: ANN001, ANN201
     return con
 
 
+_JSON_TYPES = (114, 3802)  # the OIDs of json and jsonb
+
+
+def _converted(cursor, found: list) -> list[tuple]:  # noqa: ANN001
+    """PostgreSQL rows as SQLite gives them back (JSON columns as their text, a
+    JSON string included)."""
+    json_columns = {i for i, d in enumerate(cursor.description or ()) if d.type_code in _JSON_TYPES}
+    return [tuple(json.dumps(v) if i in json_columns and v is not None else _as_sqlite(v) for i, v in enumerate(row))
+            for row in found]
+
+
 def _as_sqlite(value):  # noqa: ANN001, ANN202
     """A PostgreSQL value as SQLite gives it back."""
     if isinstance(value, datetime):
@@ -81,10 +92,11 @@ def _cursor(con, sql: str, params: Sequence):  # noqa: ANN001, ANN202
 def rows(db, sql: str, params: Sequence = ()) -> list[tuple]:  # noqa: ANN001
     con = connect(db)
     try:
-        found = _cursor(con, sql, params).fetchall()
+        cursor = _cursor(con, sql, params)
+        found = cursor.fetchall()
         if isinstance(con, sqlite3.Connection):
             return found
-        return [tuple(_as_sqlite(v) for v in row) for row in found]
+        return _converted(cursor, found)
     finally:
         con.close()
 
@@ -94,7 +106,10 @@ def dicts(db, sql: str, params: Sequence = ()) -> list[dict]:  # noqa: ANN001
     try:
         cursor = _cursor(con, sql, params)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, (_as_sqlite(v) for v in row))) for row in cursor.fetchall()]
+        found = cursor.fetchall()
+        if not isinstance(con, sqlite3.Connection):
+            found = _converted(cursor, found)
+        return [dict(zip(names, row)) for row in found]
     finally:
         con.close()
 
@@ -171,11 +186,11 @@ class _Cursor:
         self.description = cursor.description
 
     def fetchall(self) -> list[tuple]:
-        return [tuple(_as_sqlite(v) for v in row) for row in self.cursor.fetchall()]
+        return _converted(self.cursor, self.cursor.fetchall())
 
     def fetchone(self) -> tuple | None:
         row = self.cursor.fetchone()
-        return None if row is None else tuple(_as_sqlite(v) for v in row)
+        return None if row is None else _converted(self.cursor, [row])[0]
 
     def __iter__(self):  # noqa: ANN204
         return iter(self.fetchall())
