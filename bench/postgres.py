@@ -189,6 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="ingest,escalate,metrics")
+    parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args()
     alerts_n, due, incidents = (10_000, 1_000, 100_000) if args.quick else (100_000, 10_000, 1_000_000)
     only = set(args.only.split(","))
@@ -198,7 +199,7 @@ def main() -> None:
     try:
         engines = Engines(server, work)
         alerts = _alerts(work / "alerts.ndjson", alerts_n, alerts_n // 5)
-        for engine in ("sqlite", "postgresql"):
+        for engine in args.engines.split(","):
             figures = []
             if "ingest" in only:
                 figures += ingest(engines, engine, alerts, alerts_n)
