@@ -1,6 +1,15 @@
-"""Shared fixtures: every test gets its own database file (PAGER_DB in a temp
-dir), no --now leaking in from the environment, and helpers to run the CLI in
-process (CliRunner) or as a real `pager` subprocess."""
+"""Shared fixtures: every test gets its own database (PAGER_DB), no --now
+leaking in from the environment, and helpers to run the CLI in process
+(CliRunner) or as a real `pager` subprocess.
+
+Every test runs on both engines (`--engine sqlite|postgresql|both`, default
+both): on SQLite its database is a file in its temp dir, on PostgreSQL a
+database of its own on a server the session starts (tests/pgserver.py), copied
+from a template that holds the migrated schema. A test about SQLite itself
+(files, modes, WAL, PRAGMA, a damaged file) is marked `sqlite_only`, one about
+several machines sharing a server `postgresql_only`. Under
+CI=true a PostgreSQL test whose server cannot start fails; elsewhere it skips.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +22,86 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # pgserver, dbread
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "schedules.example.yaml"
 FIXTURES = ROOT / "tests" / "fixtures"  # real payloads, byte for byte
 
 
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser):  # noqa: ANN001, ANN201
+    parser.addoption("--engine", choices=(*ENGINES, "both"), default="both",
+                     help="the database engine(s) every test runs on (default: both)")
+
+
+def pytest_generate_tests(metafunc):  # noqa: ANN001, ANN201
+    if "pager_engine" not in metafunc.fixturenames:
+        return
+    chosen = metafunc.config.getoption("--engine")
+    engines = list(ENGINES) if chosen == "both" else [chosen]
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        engines = [e for e in engines if e == "sqlite"]
+    if metafunc.definition.get_closest_marker("postgresql_only"):
+        engines = [e for e in engines if e == "postgresql"]
+    metafunc.parametrize("pager_engine", engines, ids=["pg" if e == "postgresql" else e for e in engines],
+                         scope="session")
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
+    """A test for no engine of the chosen ones (`--engine postgresql` and a
+    `sqlite_only` test) is deselected, not reported as skipped."""
+    def engine(item) -> object:  # noqa: ANN001
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("pager_engine") if callspec else None
+
+    kept = [item for item in items if "pager_engine" not in item.fixturenames or engine(item) in ENGINES]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL server, holding the migrated template database."""
+    from pgserver import Server
+
+    try:
+        server = Server().start()
+    except Exception as e:  # noqa: BLE001
+        message = f"cannot start a PostgreSQL server for the tests: {e}"
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        server.make_template()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pager_engine(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def pager_db(pager_engine, request, tmp_path):
+    """This test's database: a file path (SQLite) or a postgresql:// URL."""
+    if pager_engine == "sqlite":
+        yield str(tmp_path / "pager.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    name = server.fresh()
+    yield server.url(name)
+    server.drop(name)
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("PAGER_DB", str(tmp_path / "pager.db"))
+def _isolated(pager_db, monkeypatch):
+    monkeypatch.setenv("PAGER_DB", pager_db)
     monkeypatch.delenv("PAGER_NOW", raising=False)
     monkeypatch.setenv("PAGER_USER", "tester")
     monkeypatch.setenv("NO_COLOR", "1")
@@ -28,8 +109,9 @@ def _isolated(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def db_path(tmp_path) -> Path:
-    return tmp_path / "pager.db"
+def db_path(pager_db, pager_engine):
+    """The test's database: a Path on SQLite, the URL (a str) on PostgreSQL."""
+    return Path(pager_db) if pager_engine == "sqlite" else pager_db
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ idempotent, and command-line overrides kept."""
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 from sqlmodel import select
@@ -11,10 +10,11 @@ from sqlmodel import select
 from conftest import EXAMPLE
 from pager_cli.config import apply as apply_module
 from pager_cli.store import tables as m
+from dbread import connect_rw
 
 
 def dump(path) -> list:
-    con = sqlite3.connect(path)
+    con = connect_rw(path)
     tables = ["setting", "pager_user", "schedule", "layer", "schedule_override", "escalation_policy",
               "escalation_level", "service"]
     rows = [(t, sorted(map(repr, con.execute(f"SELECT * FROM {t}")))) for t in tables]
@@ -143,7 +143,7 @@ def test_routing_keys_can_swap_between_services(cli, tmp_path, db_path):
     _apply(cli, tmp_path, SMALL)
     swapped = SMALL.replace("key-1", "key-x").replace("key-2", "key-1").replace("key-x", "key-2")
     assert _apply(cli, tmp_path, swapped)["changed"] == ["service a", "service b"]
-    con = sqlite3.connect(db_path)
+    con = connect_rw(db_path)
     assert con.execute("SELECT name, routing_key FROM service ORDER BY name").fetchall() == [("a", "key-2"),
                                                                                              ("b", "key-1")]
 
@@ -155,7 +155,7 @@ def test_a_removed_schedule_takes_its_layers_and_every_override_with_it(cli, tmp
     without_two = SMALL[:SMALL.index("  two:")] + SMALL[SMALL.index("escalation_policies:"):]
     assert _apply(cli, tmp_path, without_two)["removed"] == [
         "override 1 (alice in schedule two: its schedule was removed)", "schedule two"]  # the cli override, said
-    con = sqlite3.connect(db_path)
+    con = connect_rw(db_path)
     for table in ("layer", "schedule_override"):
         assert con.execute(f"SELECT COUNT(*) FROM {table} WHERE schedule = 'two'").fetchone() == (0,)
     assert con.execute("SELECT COUNT(*) FROM layer WHERE schedule = 'one'").fetchone() == (1,)
@@ -170,7 +170,7 @@ def test_a_changed_schedule_is_updated_in_place(cli, tmp_path, db_path):
     oid = r.json()["id"]
     assert _apply(cli, tmp_path, SMALL.replace("  one:\n    timezone: UTC", "  one:\n    timezone: Asia/Tokyo"))[
         "changed"] == ["schedule one"]
-    con = sqlite3.connect(db_path)
+    con = connect_rw(db_path)
     assert con.execute("SELECT timezone FROM schedule WHERE name = 'one'").fetchone() == ("Asia/Tokyo",)
     assert con.execute("SELECT id, user, source FROM schedule_override WHERE schedule = 'one'").fetchall() == [
         (oid, "bob", "cli")]

@@ -5,11 +5,12 @@ SQLAlchemy Core (what another engine gets). Both must leave the same rows."""
 from __future__ import annotations
 
 import json
-import sqlite3
+
 
 import pytest
 
 from pager_cli.store import sqlite as sqlite_dialect
+from dbread import connect_rw
 from scenario import write_scenario
 
 T0, T1 = "2026-11-23T10:00:00Z", "2026-11-23T10:05:00.25Z"
@@ -31,7 +32,7 @@ def _ingest_twice(cli, tmp_path) -> list[dict]:
 
 
 def _stored(path) -> tuple[list, list]:
-    con = sqlite3.connect(path)
+    con = connect_rw(path)
     try:
         incidents = con.execute("SELECT id, dedup_key, alert_count, last_alert_at FROM incident ORDER BY id").fetchall()
         alerts = con.execute("SELECT incident_id, at, kind, by, text FROM timeline WHERE kind = 'alert' "

@@ -1,4 +1,4 @@
-"""The database file: created 0600 wherever it is, connections set up for
+"""The SQLite database file: created 0600 wherever it is, connections set up for
 concurrency, and clear one-line errors (exit 1) when it cannot be used."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import pytest
 
 from conftest import run_pager
 from pager_cli.store.db import open_database
+
+pytestmark = pytest.mark.sqlite_only  # the file, its modes, PRAGMA, WAL; PostgreSQL's: test_postgres.py
 
 
 def test_database_file_is_created_0600_with_parents(tmp_path):
@@ -142,12 +144,7 @@ def test_a_lock_held_past_the_busy_timeout_is_a_clear_error(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_a_postgresql_url_is_refused_clearly_until_that_engine_comes(tmp_path):
-    proc = run_pager("--db", "postgresql://pager:s3cretpw@db.example/pager", "list", env={"HOME": str(tmp_path)})
-    err = proc.stderr.decode()
-    assert proc.returncode == 2, err
-    assert err.startswith("Error: unsupported database URL 'postgresql://pager:***@db.example/pager'"), err
-    assert "s3cretpw" not in err and "Traceback" not in err
+
 
 
 def test_an_open_database_sees_what_another_process_wrote_since(cli, applied, db):

@@ -13,6 +13,7 @@ from collections import Counter
 
 import pytest
 
+from dbread import connect_rw, is_postgresql
 from conftest import start_pager
 
 from scenario import write_scenario
@@ -42,7 +43,7 @@ def feed(stdin, first: int, last: int) -> None:
 
 def totals(db_path) -> tuple[dict[int, int], dict[int, int]]:
     """alert_count per incident, and `alert` timeline entries per incident."""
-    conn = sqlite3.connect(db_path)
+    conn = connect_rw(db_path)
     try:
         counts = dict(conn.execute("SELECT id, alert_count FROM incident"))
         alerts = dict(conn.execute("SELECT incident_id, count(*) FROM timeline WHERE kind = 'alert' GROUP BY incident_id"))
@@ -72,11 +73,12 @@ def test_killed_mid_stream_keeps_every_reported_record(cli, db_path, tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert KILL_AFTER <= len(docs) < RECORDS
 
-    conn = sqlite3.connect(db_path)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    finally:
-        conn.close()
+    if not is_postgresql(db_path):
+        conn = sqlite3.connect(db_path)
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            conn.close()
 
     # Reported in order, each one done, and each one in the database.
     assert [d["record"] for d in docs] == list(range(1, len(docs) + 1))

@@ -16,6 +16,8 @@ from pager_cli.store.migrations import LATEST, MIGRATIONS
 from conftest import run_pager
 from sqlmodel import SQLModel
 
+pytestmark = pytest.mark.sqlite_only  # SQLite files; the same on PostgreSQL: test_postgres.py
+
 
 def schema(path) -> dict:
     """Tables → columns (name, type, notnull, pk), indexes → (columns, unique, partial SQL)."""

@@ -17,9 +17,13 @@ _incident = sa.table("incident", sa.column("id", sa.Integer), sa.column("next_es
 _next = _incident.c.next_escalation_at
 
 
-def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """Up to `limit` incidents whose next step is due at `now`, the longest due first."""
+def due_ids(session: Session, now: datetime, limit: int, claim: bool = False) -> list[int]:
+    """Up to `limit` incidents whose next step is due at `now`, the longest due
+    first. `claim`: lock them, skipping those another checker holds (FOR
+    UPDATE SKIP LOCKED; nothing on SQLite, whose one writer holds everything)."""
     query = sa.select(_incident.c.id).where(_next <= now).order_by(_next).limit(limit)
+    if claim:
+        query = query.with_for_update(skip_locked=True)
     return list(session.connection().execute(query).scalars())
 
 

@@ -361,15 +361,20 @@ def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: floa
     memory and an `ack` from elsewhere lands between two pieces and stops
     that incident's steps."""
     while True:
-        budget = Budget(steps, seconds)
-        with db.write() as session, set_wise(session):
-            ids = due_ids(session, now, steps)
-            loaded = {i.id: i for i in session.exec(select(m.Incident).where(col(m.Incident.id).in_(ids)))}
-            events: list[Event] = []
-            for incident_id in ids:  # the longest due first
-                events += advance(session, loaded[incident_id], now, budget)
-                if budget.spent:
-                    break
+        def piece(session: Session) -> tuple[list[Event], list[int], Budget]:
+            budget = Budget(steps, seconds)
+            with set_wise(session):
+                ids = due_ids(session, now, steps, claim=True)
+                loaded = {i.id: i for i in session.exec(select(m.Incident).where(col(m.Incident.id).in_(ids)))}
+                events: list[Event] = []
+                for incident_id in ids:  # the longest due first
+                    events += advance(session, loaded[incident_id], now, budget)
+                    if budget.spent:
+                        break
+            return events, ids, budget
+
+        # beside other checkers, each on the rows it claimed; run again if the engine gave up on a conflict
+        events, ids, budget = db.retried(piece, "claim")
         yield events
         if not budget.spent and len(ids) < steps:
             return

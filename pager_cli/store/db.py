@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
@@ -28,6 +30,7 @@ from . import dialect as dialects
 from .dialect import Dialect, damaged
 from .migrations import LATEST, MIGRATIONS, applied, migration_table
 
+T = TypeVar("T")
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a writer waits for the lock; env PAGER_BUSY_TIMEOUT
 
 
@@ -73,7 +76,7 @@ def _from_the_database(error: Exception) -> bool:
     return module.startswith("sqlalchemy.") or module in _OURS
 
 
-_OURS = frozenset({__name__, "pager_cli.store.sqlite", "pager_cli.store.bulk"})  # where the driver is called
+_OURS = frozenset({__name__, "pager_cli.store.sqlite", "pager_cli.store.postgresql", "pager_cli.store.bulk"})  # where the driver is called
 
 
 @contextmanager
@@ -88,6 +91,21 @@ def _translated(dialect: Dialect, location: str) -> Iterator[None]:
         if not isinstance(e, StoredValueError) and not _from_the_database(e):
             raise
         raise damaged(location, f"a stored value cannot be read ({_short(e)})") from None
+
+
+class _Retry(Exception):
+    def __init__(self, error: exc.DBAPIError):
+        self.error = error
+
+
+@contextmanager
+def _translated_retryable(dialect: Dialect) -> Iterator[None]:
+    try:
+        yield
+    except exc.DBAPIError as e:
+        if dialect.retryable(e):
+            raise _Retry(e) from None
+        raise
 
 
 def _short(error: Exception) -> str:
@@ -123,6 +141,36 @@ class Database:
     def write(self) -> Iterator[Session]:
         with self._session("write") as session:
             yield session
+
+    @contextmanager
+    def claim(self) -> Iterator[Session]:
+        """A write transaction that may run beside other claims, never beside a
+        `write()`: for work that rows claimed `FOR UPDATE SKIP LOCKED` divide
+        between processes (several escalation checkers). On SQLite it is a
+        `write()`; on PostgreSQL it holds the write lock shared."""
+        with self._session("claim") as session:
+            yield session
+
+    def retried(self, work: Callable[[Session], T], mode: str = "write", attempts: int = 5) -> T:
+        """`work(session)` in one transaction of `mode`, committed; run again
+        from the start when the engine gave up on it for a conflict it says
+        may pass (PostgreSQL: a serialization failure or a deadlock), so that
+        the user never sees one. `work` must be safe to run again (it reads
+        what it needs inside the transaction)."""
+        for attempt in range(attempts):
+            try:
+                with _translated(self.dialect, self.location), _translated_retryable(self.dialect), \
+                        self.engine.connect() as conn:
+                    conn.execution_options(pager_mode=mode)
+                    with Session(bind=conn, expire_on_commit=False) as session:
+                        result = work(session)
+                        session.commit()
+                        return result
+            except _Retry as retry:
+                if attempt == attempts - 1:
+                    raise self.dialect.translate(retry.error, self.location) from None
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -1,7 +1,7 @@
 """The seam between the engine-neutral store (`db`, `migrations`, `bulk`) and
 one database engine. Everything an engine does its own way is a member of
-`Dialect`; `sqlite.SQLITE` is the one there is. A PostgreSQL engine is one new
-module with one more `Dialect`, named in `_BY_BACKEND`.
+`Dialect`; `sqlite.DIALECT` and `postgresql.DIALECT` are
+the two there are, named in `_BY_BACKEND`.
 
 A location (--db / PAGER_DB) names its engine: a plain path is SQLite, a URL
 by its scheme.
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql import ColumnElement
 
 # backend name (of a URL, or of a connection's dialect) → module holding its DIALECT
-_BY_BACKEND = {"sqlite": "pager_cli.store.sqlite"}
+_BY_BACKEND = {"sqlite": "pager_cli.store.sqlite", "postgresql": "pager_cli.store.postgresql"}
 
 
 class Dialect(Protocol):
@@ -39,10 +39,16 @@ class Dialect(Protocol):
         """Set up each new DBAPI connection (SQLite: WAL, busy_timeout, foreign keys)."""
 
     def begin(self, conn: Connection, mode: str) -> None:
-        """Begin a transaction: `mode` "write" takes the write lock at once, "read" does not."""
+        """Begin a transaction: `mode` "write" takes the write lock at once, "read"
+        does not, "claim" takes it shared with other claims (where the engine
+        has row locks to divide the work; else as "write")."""
 
     def translate(self, error: exc.DBAPIError, location: str) -> DatabaseError:
         """A one-line, actionable error for what the engine said."""
+
+    def retryable(self, error: exc.DBAPIError) -> bool:
+        """Whether the engine gave up on the transaction for a conflict that may
+        pass if it runs again (PostgreSQL: serialization failure, deadlock)."""
 
     def lock_for_migration(self, conn: Connection) -> None:
         """Inside a write transaction: hold off every other migrating process until it ends."""
@@ -72,7 +78,7 @@ def for_location(location: str) -> Dialect:
     if url.get_backend_name() not in _BY_BACKEND:
         raise UsageError(
             f"unsupported database URL {url.render_as_string(hide_password=True)!r}",
-            hint="this version stores everything in one SQLite file: pass a path",
+            hint="pass a path (SQLite) or a postgresql:// URL",
         )
     return _load(url.get_backend_name())
 

@@ -69,6 +69,9 @@ class SQLite:
     def translate(self, error: exc.DBAPIError, location: str) -> DatabaseError:
         return translate(error, location)
 
+    def retryable(self, error: exc.DBAPIError) -> bool:
+        return False  # one writer at a time: a busy database waits (busy_timeout), then is an error
+
     def lock_for_migration(self, conn: Connection) -> None:
         pass  # BEGIN IMMEDIATE took the one write lock there is
 

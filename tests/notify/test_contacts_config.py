@@ -5,12 +5,12 @@ contact reaches, and `apply` storing them like the rest of the config."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from pager_cli.config.load import load_config_text
 from pager_cli.errors import ConfigError
+from dbread import connect_rw
 
 ENV = {"TOK": "tok-9a8b7c6d", "SMTP_PW": "smtp-pw-77", "HOOK_SECRET": "hmac-secret-5f1c2e"}
 SECRETS = tuple(ENV.values())
@@ -159,7 +159,7 @@ def test_apply_stores_contacts_and_rules_with_resolved_secrets_and_prints_none(c
     assert "created: setting smtp" in r.out and "created: user alice" in r.out
     for secret in SECRETS:
         assert secret not in r.out + r.err
-    con = sqlite3.connect(db_path)
+    con = connect_rw(db_path)
     contacts = con.execute('SELECT user, name, kind, target, timeout_s, updates, rate_count, rate_window_s, headers, '
                            'secret FROM contact ORDER BY position').fetchall()
     assert [(u, n, k, json.loads(t)) for u, n, k, t, *_ in contacts] == [
@@ -186,7 +186,7 @@ def test_apply_stores_contacts_and_rules_with_resolved_secrets_and_prints_none(c
     r = cli("schedules", "apply", path)
     assert r.code == 0, r
     assert r.out.split() and set(r.out.strip().split("\n")) == {"removed: setting smtp", "changed: user alice"}
-    con = sqlite3.connect(db_path)
+    con = connect_rw(db_path)
     assert con.execute("SELECT name FROM contact ORDER BY position").fetchall() == [("push",), ("hook",), ("phone",)]
     assert con.execute("SELECT contact FROM notify_rule").fetchall() == [("push",)]
     assert con.execute("SELECT count(*) FROM setting WHERE key = 'smtp'").fetchone() == (0,)

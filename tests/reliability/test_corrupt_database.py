@@ -24,7 +24,7 @@ from conftest import pager_argv
 from reliability_kit import (CONFIG_YAML, T0, TIMEOUT, Proc, assert_no_traceback, assert_one_line_error, copy_db,
                              make_template, pager_env, query, run, run_all)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 SEED = 20261123
 PAGE = 4096

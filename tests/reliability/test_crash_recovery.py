@@ -33,7 +33,7 @@ import pytest
 from reliability_kit import (LONG_POLICY_STEPS, T0, Collector, Ledger, assert_no_traceback, big_config, config_dump,
                              copy_db, integrity, kill, make_template, page_lines, query, run, start, wait_for_writer)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 SEED = 20261123
 TRIGGER_KILLS = 8

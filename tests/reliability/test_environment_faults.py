@@ -22,7 +22,7 @@ from reliability_kit import (CONFIG_YAML, T0, assert_no_traceback, assert_one_li
                              run, run_all, tmpfs)
 from reliability_kit import big_config as make_big_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 RECORDS = "".join(json.dumps({"service": "hostile", "title": f"alert {i}"}) + "\n" for i in range(5))
 WRITERS = [  # and `schedules apply`, below: each kind of write a user or cron does

@@ -16,7 +16,7 @@ import pytest
 from conftest import pager_argv
 from reliability_kit import T0, TIMEOUT, Proc, assert_no_traceback, pager_env, query
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 
 def run_with_umask(args: list, umask: int, db: Path | None = None, **env: str) -> Proc:

@@ -20,7 +20,7 @@ from pager_cli.errors import UsageError
 from pager_cli.times import parse_duration, parse_time
 from reliability_kit import T0, make_template
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 FUZZ = settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])

@@ -17,7 +17,7 @@ import pytest
 
 from reliability_kit import (CORPUS, T0, assert_no_traceback, config_dump, copy_db, make_template, run, run_all)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 CONFIG_CORPUS = sorted((CORPUS / "config").iterdir())
 MARKER = "pager-reliability-pwned"  # what the python tags in the corpus would create

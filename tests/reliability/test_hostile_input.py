@@ -28,7 +28,7 @@ import pytest
 from reliability_kit import (CORPUS, T0, assert_no_traceback, copy_db, make_template, query, run,
                              run_all)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 STDIN_CORPUS = sorted((CORPUS / "stdin").iterdir())
 TRIGGER = ["--now", T0, "trigger", "-", "--json", "--service", "hostile"]

@@ -20,7 +20,7 @@ import pytest
 
 from reliability_kit import Proc, assert_no_traceback, copy_db, integrity, make_template, page_lines, query, run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 STREAMS = 8
 PER_STREAM = 200

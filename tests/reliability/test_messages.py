@@ -14,7 +14,7 @@ import pytest
 from reliability_kit import (CONFIG_YAML, T0, assert_no_traceback, assert_one_line_error, config_dump, copy_db,
                              make_template, query, run)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from reliability_kit import T0, Collector, copy_db, make_template, query, run, start
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]  # its databases are SQLite files (reliability_kit)
 
 
 @pytest.fixture(scope="module")

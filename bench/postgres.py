@@ -1,0 +1,219 @@
+"""Benchmark: SQLite and PostgreSQL side by side, as real processes.
+
+A throw-away PostgreSQL server is started from the installed binaries (as the
+tests do: tests/pgserver.py, fsync off, TCP on 127.0.0.1), so figures are the
+engine's and the protocol's, not a disk's.
+
+- ingest: `pager trigger -` reading 100,000 alerts (NDJSON, 20,000 keys);
+- escalate: 10,000 incidents due at once, `escalate-check` by one checker,
+  then on an identical copy by three checkers started together (on
+  PostgreSQL they share the work: FOR UPDATE SKIP LOCKED; SQLite has one
+  writer); every run checked: 10,000 escalations, each exactly once;
+- metrics: `pager metrics --json` over 1,000,000 incidents (bench_metrics'
+  mix), against the same command over an empty window (the start-up).
+
+    python bench/postgres.py            # everything (several minutes: builds 1M incidents per engine)
+    python bench/postgres.py --quick    # 10,000 alerts, 1,000 due, 100,000 incidents
+
+Targets: three checkers well under one on PostgreSQL (< 0.75 of one's time);
+metrics ≤ 2 s beyond the start-up on both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT), str(ROOT / "tests")]
+
+import bench_metrics  # noqa: E402
+from pgserver import Server  # noqa: E402
+
+T0 = "2026-11-23T10:00:00Z"
+DUE_AT = "2026-11-23T10:06:00Z"  # every incident's level 1 is due (the example's payments policy: 5 minutes)
+CONFIG = ROOT / "schedules.example.yaml"
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("PAGER_NOW", "PAGER_DB", "COLUMNS")}
+
+
+def pager(db: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pager_cli", "--db", db, *args]
+
+
+def timed(argv: list[str], stdin: Path | None = None) -> tuple[float, bytes]:
+    began = time.perf_counter()
+    with open(stdin or os.devnull, "rb") as src:
+        proc = subprocess.run(argv, stdin=src, capture_output=True, env=_env())
+    elapsed = time.perf_counter() - began
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[3:])} exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
+    return elapsed, proc.stdout
+
+
+def together(argvs: list[list[str]]) -> tuple[float, list[bytes]]:
+    """Start every command at once; the wall time until the last one ends."""
+    began = time.perf_counter()
+    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()) for a in argvs]
+    outs = []
+    for p in procs:
+        out, err = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"exited {p.returncode}: {err.decode()[-500:]}")
+        outs.append(out)
+    return time.perf_counter() - began, outs
+
+
+class Engines:
+    """Fresh databases of each engine: `new(engine, name)` → location; `copy`."""
+
+    def __init__(self, server: Server, folder: Path):
+        self.server, self.folder = server, folder
+
+    def new(self, engine: str, name: str) -> str:
+        if engine == "sqlite":
+            return str(self.folder / f"{name}.db")
+        self.server.admin().execute(f"CREATE DATABASE {name}")
+        return self.server.url(name)
+
+    def copy(self, engine: str, source: str, name: str) -> str:
+        if engine == "sqlite":
+            target = self.folder / f"{name}.db"
+            shutil.copyfile(source, target)
+            return str(target)
+        self.server.admin().execute(f"CREATE DATABASE {name} TEMPLATE {source.rsplit('/', 1)[1]}")
+        return self.server.url(name)
+
+
+def _alerts(path: Path, count: int, keys: int) -> Path:
+    rng = random.Random(7)
+    with open(path, "w") as f:
+        for i in range(count):
+            k = rng.randrange(keys)
+            f.write(json.dumps({"service": "payments", "title": f"disk {k} full", "dedup_key": f"k{k}",
+                                "severity": "warning"}) + "\n")
+    return path
+
+
+def ingest(engines: Engines, engine: str, alerts: Path, count: int) -> list[tuple]:
+    db = engines.new(engine, f"ingest_{engine}")
+    timed(pager(db, "schedules", "apply", str(CONFIG)))
+    wall, out = timed(pager(db, "--now", T0, "trigger", "-"), stdin=alerts)
+    return [(f"{engine}: trigger - of {count:,} alerts (s)", round(wall, 2)),
+            (f"{engine}:   alerts per second", round(count / wall))]
+
+
+def escalate(engines: Engines, engine: str, due: int, work: Path) -> list[tuple]:
+    base = engines.new(engine, f"due_{engine}")
+    timed(pager(base, "schedules", "apply", str(CONFIG)))
+    _alerts_distinct = work / f"due-{due}.ndjson"
+    with open(_alerts_distinct, "w") as f:
+        for i in range(due):
+            f.write(json.dumps({"service": "payments", "title": f"host {i} down", "dedup_key": f"h{i}"}) + "\n")
+    timed(pager(base, "--now", T0, "trigger", "-"), stdin=_alerts_distinct)
+    one_db = engines.copy(engine, base, f"one_{engine}")
+    three_db = engines.copy(engine, base, f"three_{engine}")
+    one, out = timed(pager(one_db, "--now", DUE_AT, "--json", "escalate-check"))
+    three, outs = together([pager(three_db, "--now", DUE_AT, "--json", "escalate-check") for _ in range(3)])
+    for text in (out, b"".join(outs)):
+        events = [json.loads(line) for line in text.splitlines()]
+        escalated = [e["incident"] for e in events if e["event"] == "escalated"]
+        assert sorted(escalated) == list(range(1, due + 1)), f"{len(escalated)} escalations, not {due} once each"
+    shares = [sum(1 for line in o.splitlines() if b'"escalated"' in line) for o in outs]
+    return [(f"{engine}: escalate-check, {due:,} due, one checker (s)", round(one, 2)),
+            (f"{engine}: escalate-check, {due:,} due, three at once (s)", round(three, 2)),
+            (f"{engine}:   three / one", round(three / one, 2)),
+            (f"{engine}:   escalations each of the three did", "/".join(map(str, shares)))]
+
+
+def _pg_metrics_database(engines: Engines, incidents: int) -> str:
+    """bench_metrics' mix, COPYed into a PostgreSQL database."""
+    from pager_cli.store import tables as m
+    from pager_cli.store.db import open_database
+
+    url = engines.new("postgresql", "metrics_pg")
+    open_database(url).close()
+    import psycopg
+
+    rng = random.Random(20261123)
+    inc_cols = [c.name for c in m.Incident.__table__.columns]
+    page_cols = [c.name for c in m.Page.__table__.columns]
+    with psycopg.connect(engines.server.url("metrics_pg")) as conn:
+        for first in range(1, incidents + 1, bench_metrics.BATCH):
+            rows, pages = bench_metrics._rows(rng, first, min(bench_metrics.BATCH, incidents + 1 - first), incidents)
+            with conn.cursor().copy(f"COPY incident ({', '.join(inc_cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row.get(c) for c in inc_cols])
+            if pages:
+                cols = ", ".join(f'"{c}"' for c in page_cols)
+                with conn.cursor().copy(f"COPY page ({cols}) FROM STDIN") as copy:
+                    for row in pages:
+                        copy.write_row([row.get(c) for c in page_cols])
+        conn.execute("SELECT setval(pg_get_serial_sequence('incident', 'id'), (SELECT max(id) FROM incident))")
+        conn.execute("SELECT setval(pg_get_serial_sequence('page', 'id'), (SELECT max(id) FROM page))")
+        conn.commit()
+    with psycopg.connect(engines.server.url("metrics_pg"), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return url
+
+
+def metrics(engines: Engines, engine: str, incidents: int, repeat: int = 3) -> list[tuple]:
+    if engine == "sqlite":
+        db = str(bench_metrics.ensure(incidents, log=lambda t: print(t, file=sys.stderr)))
+    else:
+        db = _pg_metrics_database(engines, incidents)
+    now = bench_metrics.NOW.isoformat()
+    cmd = pager(db, "--now", now, "metrics", "--json")
+    empty = [*cmd, "--since", "2000-01-01T00:00:00Z", "--until", "2000-01-01T00:01:00Z"]
+    startup, runs = [], []
+    for _ in range(repeat):
+        startup.append(timed(empty)[0])
+        runs.append(timed(cmd)[0])
+    s, r = sorted(startup)[len(startup) // 2], sorted(runs)[len(runs) // 2]
+    return [(f"{engine}: metrics --json over {incidents:,} incidents (s)", round(r, 2)),
+            (f"{engine}:   beyond the start-up (s)", round(r - s, 2))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="ingest,escalate,metrics")
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    args = parser.parse_args()
+    alerts_n, due, incidents = (10_000, 1_000, 100_000) if args.quick else (100_000, 10_000, 1_000_000)
+    only = set(args.only.split(","))
+    work = Path(tempfile.mkdtemp(prefix="pager-bench-"))
+    server = Server().start()
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    try:
+        engines = Engines(server, work)
+        alerts = _alerts(work / "alerts.ndjson", alerts_n, alerts_n // 5)
+        for engine in args.engines.split(","):
+            figures = []
+            if "ingest" in only:
+                figures += ingest(engines, engine, alerts, alerts_n)
+            if "escalate" in only:
+                figures += escalate(engines, engine, due, work)
+            if "metrics" in only:
+                figures += metrics(engines, engine, incidents)
+            for name, value in figures:
+                print(f"{name:<62} {value}", flush=True)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
