@@ -215,7 +215,7 @@ def test_command_window_holds_and_ending_it_starts_escalation_at_its_end(quiet, 
     listed = quiet("--now", "2026-12-09T10:40:00Z", "--json", "maintenance", "list").json()
     assert [(w["id"], w["source"]) for w in listed] == [(1, "command"), (None, "config")]
     assert quiet("--now", "2026-12-09T10:45:00Z", "maintenance", "end", "1").code == 0
-    assert rows(db_path, "SELECT "end", ended_at FROM maintenance_window") == [
+    assert rows(db_path, 'SELECT "end", ended_at FROM maintenance_window') == [
         ("2026-12-09 10:45:00.000000", "2026-12-09 10:45:00.000000")]
     check(quiet, "2026-12-09T10:52:00Z")
     assert pages(db_path, "user", "level", "at", fmt="%H:%M") == [("alice", 0, "10:45"), ("bob", 1, "10:50")]
