@@ -2,10 +2,15 @@
 leaking in from the environment, and helpers to run the CLI in process
 (CliRunner) or as a real `pager` subprocess.
 
-Every test runs on both engines (`--engine sqlite|postgresql|both`, default
-both): on SQLite its database is a file in its temp dir, on PostgreSQL a
-database of its own on a server the session starts (tests/pgserver.py), copied
-from a template that holds the migrated schema. A test about SQLite itself
+Every test of what the database does (storage, transactions, ingest,
+escalation, timers, deliveries, metrics, serve's writes, processes racing) runs
+on both engines (`--engine sqlite|postgresql|both`, default both): on SQLite its
+database is a file in its temp dir, on PostgreSQL a database of its own on a
+server the session starts (tests/pgserver.py), copied from a template that
+holds the migrated schema. The tests of parsing, rendering, senders' formats
+and static checks (ONE_ENGINE below) reach the database only through those
+same calls, so `both` runs them on SQLite alone; `--engine postgresql` runs
+them there too. A test about SQLite itself
 (files, modes, WAL, PRAGMA, a damaged file) is marked `sqlite_only`, one about
 several machines sharing a server `postgresql_only`. Under
 CI=true a PostgreSQL test whose server cannot start fails; elsewhere it skips.
@@ -31,6 +36,19 @@ FIXTURES = ROOT / "tests" / "fixtures"  # real payloads, byte for byte
 
 ENGINES = ("sqlite", "postgresql")
 
+# Test modules (paths under tests/) whose subject is not the engine: with
+# `--engine both` they run on SQLite only.
+ONE_ENGINE = (
+    "alerts/", "reliability/", "test_severity.py", "test_rotation.py", "test_hostile_cli.py", "test_config.py",
+    "test_architecture.py", "test_channels.py", "test_cli.py", "test_rough_edges.py", "test_schedules_cli.py",
+    "test_exports_ical.py", "test_exports_imports.py", "test_apply_shift_changes.py", "notify/test_contacts_config.py",
+    "notify/test_commands_send.py", "serve/test_serve_config.py", "serve/test_serve_imports.py",
+    "serve/test_serve_alertmanager.py", "serve/test_serve_clients.py", "serve/test_serve_real_bodies.py",
+    "test_senders_alertmanager.py", "test_senders_change_events.py", "test_senders_generic.py",
+    "test_senders_incident_rules.py", "test_senders_pagerduty.py", "test_senders_routing.py",
+)
+_TESTS = Path(__file__).resolve().parent
+
 
 def pytest_addoption(parser):  # noqa: ANN001, ANN201
     parser.addoption("--engine", choices=(*ENGINES, "both"), default="both",
@@ -42,6 +60,9 @@ def pytest_generate_tests(metafunc):  # noqa: ANN001, ANN201
         return
     chosen = metafunc.config.getoption("--engine")
     engines = list(ENGINES) if chosen == "both" else [chosen]
+    where = Path(metafunc.definition.fspath).resolve().relative_to(_TESTS).as_posix()
+    if chosen == "both" and where.startswith(ONE_ENGINE):
+        engines = ["sqlite"]
     if metafunc.definition.get_closest_marker("sqlite_only"):
         engines = [e for e in engines if e == "sqlite"]
     if metafunc.definition.get_closest_marker("postgresql_only"):
