@@ -46,6 +46,10 @@ ONE_ENGINE = (
     "serve/test_serve_alertmanager.py", "serve/test_serve_clients.py", "serve/test_serve_real_bodies.py",
     "test_senders_alertmanager.py", "test_senders_change_events.py", "test_senders_generic.py",
     "test_senders_incident_rules.py", "test_senders_pagerduty.py", "test_senders_routing.py",
+    # the report's rendering and properties; its SQL runs on both in test_exports_prometheus and test_off_hours
+    "test_metrics.py",
+    # the dashboard and its signals; the tick it runs is tested on both through escalate-check
+    "test_watch.py", "notify/test_notify_cli.py",
 )
 _TESTS = Path(__file__).resolve().parent
 
@@ -61,7 +65,7 @@ def pytest_generate_tests(metafunc):  # noqa: ANN001, ANN201
     chosen = metafunc.config.getoption("--engine")
     engines = list(ENGINES) if chosen == "both" else [chosen]
     where = Path(metafunc.definition.fspath).resolve().relative_to(_TESTS).as_posix()
-    if chosen == "both" and where.startswith(ONE_ENGINE):
+    if chosen == "both" and (where.startswith(ONE_ENGINE) or _slow_elsewhere(metafunc)):
         engines = ["sqlite"]
     if metafunc.definition.get_closest_marker("sqlite_only"):
         engines = [e for e in engines if e == "sqlite"]
@@ -69,6 +73,15 @@ def pytest_generate_tests(metafunc):  # noqa: ANN001, ANN201
         engines = [e for e in engines if e == "postgresql"]
     metafunc.parametrize("pager_engine", engines, ids=["pg" if e == "postgresql" else e for e in engines],
                          scope="session")
+
+
+def _slow_elsewhere(metafunc) -> bool:  # noqa: ANN001
+    """A `slow` test (processes racing, crashing, under load) that is not about
+    several machines sharing PostgreSQL: `both` runs it on SQLite, where the
+    processes contend for one file; on PostgreSQL tests/test_postgres_machines.py
+    races every kind of process at once over TCP."""
+    return bool(metafunc.definition.get_closest_marker("slow")) and \
+        not metafunc.definition.get_closest_marker("postgresql_only")
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201

@@ -305,7 +305,7 @@ def test_records_apply_in_order_within_one_batch(setup, db):
         {**k, "action": "resolve"},  # 3 closes #1
         k,  # 4 opens #2
         {**k, "action": "acknowledge"}, k,  # 5 acknowledges #2, 6 adds to it
-        {**k, "action": "acknowledge"},  # 7 already acknowledged
+        {**k, "action": "acknowledge"},  # 7 already acknowledged: ignored, naming #2
         {**k, "action": "resolve"}, {**k, "action": "resolve"},  # 8 closes #2, 9 finds nothing open
         k,  # 10 opens #3
     ])
@@ -313,7 +313,7 @@ def test_records_apply_in_order_within_one_batch(setup, db):
     assert code == 0, err
     assert [(d["action"], d["incident"]) for d in docs] == [
         ("created", 1), ("deduplicated", 1), ("resolved", 1), ("created", 2), ("acknowledged", 2),
-        ("deduplicated", 2), ("ignored", None), ("resolved", 2), ("ignored", None), ("created", 3),
+        ("deduplicated", 2), ("ignored", 2), ("resolved", 2), ("ignored", None), ("created", 3),
     ]
     assert [(r.status, r.alert_count) for r in incidents(db)] == [("resolved", 2), ("resolved", 2), ("triggered", 1)]
     assert [kind for kind, _ in timeline(db, 2)] == ["triggered", "notified", "acknowledged", "alert", "resolved"]

@@ -181,6 +181,7 @@ def test_sigterm_finishes_and_exits_0(served, db_path):
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # holds SQLite's write lock from another connection
 def test_a_database_busy_past_the_timeout_is_503_with_retry_after(cli, tmp_path, db_path, hook_file):
     import sqlite3
 
