@@ -28,6 +28,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # pgserver, dbread
+# The suite starts thousands of `pager` processes: let them cache the package's
+# bytecode instead of compiling every module at each start (some images set this).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "schedules.example.yaml"
