@@ -53,6 +53,8 @@ ONE_ENGINE = (
     "test_metrics.py",
     # the dashboard and its signals; the tick it runs is tested on both through escalate-check
     "test_watch.py", "notify/test_notify_cli.py",
+    # the README replayed on the default database, as a newcomer runs it
+    "test_readme.py",
 )
 _TESTS = Path(__file__).resolve().parent
 
