@@ -19,6 +19,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,6 +62,18 @@ server.serve_forever()
 """
 
 
+@contextmanager
+def receiver(protocol: str = "HTTP/1.1") -> Iterator[int]:
+    """The port of a fresh receiver process, killed on the way out."""
+    process = subprocess.Popen([common.python(), "-c", RECEIVER, protocol, str(LATENCY)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        yield int(process.stdout.readline())
+    finally:
+        process.kill()
+        process.wait()
+
+
 def _document(n: int) -> dict:
     return {"event": "page", "delivery": n, "attempt": 1, "user": "alice", "contact": "hook", "level": 0,
             "text": f"[CRITICAL] payments: DB connection failed (#{n})", "ack_url": None,
@@ -75,10 +89,7 @@ def deliver(count: int, protocol: str) -> tuple[float, int]:
     """(seconds, deliveries sent) for `count` deliveries to a fresh receiver."""
     from pager_cli.notify.channels import DEFAULT_PARALLEL, Contact, Job, Message, send_many, webhook
 
-    receiver = subprocess.Popen([common.python(), "-c", RECEIVER, protocol, str(LATENCY)],
-                                stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(receiver.stdout.readline())
+    with receiver(protocol) as port:
         contact = Contact("hook", "webhook", f"http://127.0.0.1:{port}/hook", secret="bench-secret",
                           headers={"Authorization": "Bearer bench"})
         jobs = [Job(contact, Message(_document(n), database_id="bench")) for n in range(1, count + 1)]
@@ -86,9 +97,6 @@ def deliver(count: int, protocol: str) -> tuple[float, int]:
         results = send_many(jobs, deadline_s=120, parallel=DEFAULT_PARALLEL)
         elapsed = time.perf_counter() - began
         webhook.close_idle()
-    finally:
-        receiver.kill()
-        receiver.wait()
     sent = sum(r.sent for r in results)
     if sent != count:
         errors = sorted({r.error for r in results if not r.sent})

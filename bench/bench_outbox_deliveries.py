@@ -16,7 +16,6 @@ Target: at least 200 deliveries a second.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ import common  # noqa: E402
 
 sys.path.insert(0, str(common.ROOT))
 
-from bench_deliveries import LATENCY, RECEIVER, TARGET  # noqa: E402
+from bench_deliveries import LATENCY, TARGET, receiver  # noqa: E402
 
 DELIVERIES = 1_000
 QUICK = 200
@@ -48,10 +47,7 @@ def measure(count: int) -> tuple[float, int, int]:
     from pager_cli.store import tables as m
     from pager_cli.store.db import open_database
 
-    receiver = subprocess.Popen([common.python(), "-c", RECEIVER, "HTTP/1.1", str(LATENCY)],
-                                stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(receiver.stdout.readline())
+    with receiver() as port:
         config = load_config_text(f"""
 users:
   alice:
@@ -76,9 +72,6 @@ services: {{payments: {{escalation_policy: p}}}}
                 stored = session.connection().execute(
                     sa.select(sa.func.count()).select_from(d).where(d.c.state == "sent")).scalar()
             db.close()
-    finally:
-        receiver.kill()
-        receiver.wait()
     sent = sum(o.state == "sent" for o in outcomes)
     if sent != count:
         errors = sorted({o.error for o in outcomes if o.state != "sent"})

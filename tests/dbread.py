@@ -119,13 +119,13 @@ def when(text: str | None, fmt: str) -> str | None:
     return None if text is None else datetime.fromisoformat(text).strftime(fmt)
 
 
-def _q(column: str) -> str:
+def quoted(column: str) -> str:
     return f'"{column}"' if column == "user" else column
 
 
 def _select(db, table: str, columns: Sequence[str], where: dict, fmt: str | None) -> list[tuple]:  # noqa: ANN001
-    clause = " AND ".join(f"{_q(k)} = ?" for k in where) or "1=1"
-    found = rows(db, f"SELECT {', '.join(map(_q, columns))} FROM {table} WHERE {clause} ORDER BY id",
+    clause = " AND ".join(f"{quoted(k)} = ?" for k in where) or "1=1"
+    found = rows(db, f"SELECT {', '.join(map(quoted, columns))} FROM {table} WHERE {clause} ORDER BY id",
                  tuple(where.values()))
     if fmt is None:
         return found
@@ -162,7 +162,7 @@ JSON_COLUMNS = ("assignees", "details")
 
 def incidents(db, **where) -> list[Record]:  # noqa: ANN001
     """Every incident row by id, its JSON columns (assignees, details) decoded."""
-    clause = " AND ".join(f"{_q(k)} = ?" for k in where) or "1=1"
+    clause = " AND ".join(f"{quoted(k)} = ?" for k in where) or "1=1"
     found = dicts(db, f"SELECT * FROM incident WHERE {clause} ORDER BY id", tuple(where.values()))
     return [Record({k: json.loads(v) if k in JSON_COLUMNS and v is not None else v for k, v in row.items()})
             for row in found]

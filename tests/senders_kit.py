@@ -1,65 +1,23 @@
 """Helpers for the tests of real senders' bodies (tests/fixtures/real, kept
 byte for byte as /work/shared/fixtures/real/SOURCES.md describes them): a
-config whose service `web` owns the routing key of the generated bodies, and
-`pager trigger - --json` run as a real process."""
+the scenario config (tests/scenario.py, where `web` owns the routing key of the
+generated bodies) without its default service, `pager trigger - --json` run as
+a real process, and the database read through dbread."""
 
 from __future__ import annotations
 
 import json
 
-from sqlmodel import select
-
+import dbread
 from conftest import FIXTURES, run_pager
+from dbread import incidents, kinds, timeline  # noqa: F401  (the tests import them from here)
+from scenario import KEY, SCENARIO_YAML  # noqa: F401  (the tests import KEY from here)
 from pager_cli.alerts.alertmanager import alertmanager_fingerprint
-from pager_cli.store import tables as m
 
 REAL = FIXTURES / "real"
+# the scenario without its default service: routing that finds nothing is an error
+CONFIG = SCENARIO_YAML.replace("default_service: catch-all\n", "")
 T0 = "2026-11-23T10:00:00Z"
-KEY = "0123456789abcdef0123456789abcdef"  # the routing key of the generated bodies
-
-CONFIG = f"""\
-timezone: UTC
-users:
-  alice: {{name: Alice Adams}}
-schedules:
-  primary:
-    timezone: UTC
-    layers:
-      - name: daily
-        rotation: daily
-        start: 2026-11-01T09:00
-        users: [alice]
-escalation_policies:
-  main:
-    levels:
-      - targets: [schedule:primary]
-        delay: 5m
-services:
-  web:
-    escalation_policy: main
-    routing_key: {KEY}
-  shop:
-    escalation_policy: main
-    routing_key: e93facc04764012d7bfb002500d5d1a6
-  builds:
-    escalation_policy: main
-    routing_key: a0000000aa0000a0a000aa0a0a0aa000
-  pipeline:
-    escalation_policy: main
-    routing_key: 737ea619db564d41bd9824063e1f6b08
-  ruby:
-    escalation_policy: main
-    routing_key: CHANGE_THIS
-  am-pagerduty:
-    escalation_policy: main
-    routing_key: dummykey_length_is_32_characters
-  grouped:
-    escalation_policy: main
-    dedup: service
-  strict:
-    escalation_policy: main
-    require_ack_before_resolve: true
-"""
 
 
 def configure(cli, tmp_path, text: str = CONFIG) -> None:
@@ -85,25 +43,9 @@ def actions(docs: list[dict]) -> list[str]:
     return [d["action"] for d in docs]
 
 
-def incidents(db) -> list[m.Incident]:
-    with db.read() as s:
-        return list(s.exec(select(m.Incident).order_by(m.Incident.id)))
-
-
-def kinds(db, incident_id: int) -> list[str]:
-    return [kind for kind, _ in timeline(db, incident_id)]
-
-
-def timeline(db, incident_id: int) -> list[tuple[str, str]]:
-    with db.read() as s:
-        rows = s.exec(select(m.TimelineEntry).where(m.TimelineEntry.incident_id == incident_id)
-                      .order_by(m.TimelineEntry.id))
-        return [(e.kind, e.text) for e in rows]
-
-
-def pages(db) -> list[int]:
-    with db.read() as s:
-        return [p.incident_id for p in s.exec(select(m.Page).order_by(m.Page.id))]
+def pages(db) -> list[int]:  # noqa: ANN001
+    """The incident of each console page, in order."""
+    return [incident for (incident,) in dbread.pages(db, "incident_id")]
 
 
 def resolved_copy(data: bytes) -> bytes:

@@ -1,14 +1,12 @@
-"""The SQLite database file: created 0600 wherever it is, connections set up for
-concurrency, and clear one-line errors (exit 1) when it cannot be used."""
+"""The SQLite database file: where it is made, connections set up for
+concurrency, and clear one-line errors (exit 1) when it cannot be used. Its
+modes, read-only files and folders and held locks are reliability/test_file_modes.py's
+and reliability/test_environment_faults.py's, for every command."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import stat
-import subprocess
-import sys
-import time
 
 import pytest
 
@@ -16,17 +14,6 @@ from conftest import run_pager
 from pager_cli.store.db import open_database
 
 pytestmark = pytest.mark.sqlite_only  # the file, its modes, PRAGMA, WAL; PostgreSQL's: test_postgres.py
-
-
-def test_database_file_is_created_0600_with_parents(tmp_path):
-    path = tmp_path / "deep" / "er" / "pager.db"
-    proc = run_pager("--db", path, "list")
-    assert proc.returncode == 0, proc.stderr
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    for extra in ("-wal", "-shm"):
-        side = path.with_name(path.name + extra)
-        if side.exists():
-            assert stat.S_IMODE(side.stat().st_mode) & 0o077 == 0
 
 
 def test_default_path_is_in_the_user_data_dir(tmp_path):
@@ -44,37 +31,6 @@ def test_every_connection_uses_wal_busy_timeout_and_foreign_keys(db):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
-
-
-@pytest.fixture
-def read_only_dir(tmp_path):
-    """A folder that cannot be written: a tmpfs remounted read-only as root, a
-    chmod-ed folder otherwise."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        yield folder, lambda: folder.chmod(0o555)
-        folder.chmod(0o755)
-        return
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        yield folder, lambda: subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
-
-
-def test_read_only_database_is_a_clear_error_and_undamaged(read_only_dir):
-    folder, make_read_only = read_only_dir
-    path = folder / "pager.db"
-    run_pager("--db", path, "list", check=True)
-    make_read_only()
-    proc = run_pager("--db", path, "note", "1", "hello")
-    assert proc.returncode == 1
-    err = proc.stderr.decode()
-    assert err.startswith("Error: ") and len(err.strip().splitlines()) == 1, err
-    assert "is read-only" in err
-    assert "Traceback" not in err
 
 
 def test_a_directory_in_place_of_the_file_is_a_clear_error(tmp_path):
@@ -116,35 +72,6 @@ def test_a_database_from_a_newer_pager_is_refused_by_the_cli(tmp_path):
     assert proc.returncode == 1
     assert b"newer than this pager" in proc.stderr
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 999
-
-
-def test_a_lock_held_past_the_busy_timeout_is_a_clear_error(tmp_path):
-    path = tmp_path / "locked.db"
-    open_database(str(path)).close()
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3, sys, time\n"
-         f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
-         "c.execute('BEGIN IMMEDIATE')\n"
-         "print('locked', flush=True)\n"
-         "time.sleep(30)\n"],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert holder.stdout.readline().strip() == b"locked"
-        started = time.monotonic()
-        proc = run_pager("--db", path, "note", "1", "x", env={"PAGER_BUSY_TIMEOUT": "0.5"})
-        assert time.monotonic() - started < 20
-    finally:
-        holder.kill()
-        holder.wait()
-    assert proc.returncode == 1
-    err = proc.stderr.decode()
-    assert "locked" in err and err.startswith("Error: ") and "Traceback" not in err
-    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-
 
 
 def test_an_open_database_sees_what_another_process_wrote_since(cli, applied, db):

@@ -84,10 +84,10 @@ def test_explicit_dedup_key_and_same_key_in_two_services(setup, db):
 
 
 def test_dedup_service_keeps_one_open_incident_per_service(setup, db):
-    trigger(setup, "--service", "web", "500s on /")
-    trigger(setup, "--service", "web", "latency high")
+    trigger(setup, "--service", "grouped", "500s on /")
+    trigger(setup, "--service", "grouped", "latency high")
     [row] = incidents(db)
-    assert row.dedup_key == "web" and row.alert_count == 2 and row.title == "500s on /"
+    assert row.dedup_key == "grouped" and row.alert_count == 2 and row.title == "500s on /"
 
 
 @pytest.mark.parametrize(("status", "action", "expected"), [
@@ -243,7 +243,7 @@ def test_services_health(setup):
     trigger(setup, "--service", "payments", "x")
     docs = {d["service"]: d for d in setup("services", "--json").json()}
     assert docs["payments"]["healthy"] is False and docs["payments"]["open_incidents"] == 1
-    assert docs["web"]["healthy"] is True and docs["catch-all"]["escalation_policy"] is None
+    assert docs["grouped"]["healthy"] is True and docs["catch-all"]["escalation_policy"] is None
     out = setup("services").out
     assert "unhealthy" in out and "payments" in out
 
@@ -265,6 +265,6 @@ def test_list_json_limit_0_streams_every_row_as_one_valid_array(setup, db):
     with db.read() as session:
         expected = [views.to_json(i) for i in queries.listing(session, "all", limit=0)]
     assert r.out == dumps(expected) + "\n"
-    empty = setup("list", "--json", "--limit", "0", "--service", "web")
+    empty = setup("list", "--json", "--limit", "0", "--service", "grouped")
     assert empty.code == 0 and empty.out == "[]\n"
     assert setup("list", "--json", "--limit", "0", "--service", "nope").code == 3  # no such service

@@ -205,7 +205,7 @@ def test_mixed_stream_good_records_land_bad_ones_are_reported(setup, db):
         b'{"service": "payments", "title": "disk full", "dedup_key": "disk", "severity": "whatever"}\n',  # 6
         b"[1, 2]\n",  # 7, 8: not objects
         b'{"service": "payments", "title": "' + b"y" * (5 * 1024 * 1024) + b'"}\n',  # 9: too large
-        b'{"service": "web", "title": "after the bad ones"}\n',  # 10
+        b'{"service": "grouped", "title": "after the bad ones"}\n',  # 10
     ])
     code, docs, err = ingest(setup, stream)
     assert code == 1
@@ -227,7 +227,7 @@ def test_mixed_stream_good_records_land_bad_ones_are_reported(setup, db):
     rows = incidents(db)
     assert [(r.service, r.title, r.alert_count) for r in rows] == [
         ("payments", "disk full", 2), ("catch-all", "unknown service", 1), ("payments", "big details", 1),
-        ("web", "after the bad ones", 1),
+        ("grouped", "after the bad ones", 1),
     ]
     assert len(rows[2].details["blob"]) == 1024 * 1024
 
@@ -372,8 +372,8 @@ def test_require_ack_before_resolve_holds_the_sources_resolve(setup, db):
 
 
 def test_dedup_by_service(setup, db):
-    code, docs, _ = ingest(setup, ndjson([{"service": "web", "title": "a"}, {"service": "web", "title": "b"}]))
-    assert [(d["action"], d["dedup_key"]) for d in docs] == [("created", "web"), ("deduplicated", "web")]
+    code, docs, _ = ingest(setup, ndjson([{"service": "grouped", "title": "a"}, {"service": "grouped", "title": "b"}]))
+    assert [(d["action"], d["dedup_key"]) for d in docs] == [("created", "grouped"), ("deduplicated", "grouped")]
     assert timeline(db, 1)[-1] == ("alert", "b")
 
 

@@ -107,7 +107,7 @@ def test_v1_trigger_from_the_api_schema(setup, db):
 
 def test_v1_acknowledge_from_a_ruby_script(cli, tmp_path, db):
     # The script's service key is its placeholder: here it is `shop`'s.
-    configure(cli, tmp_path, CONFIG.replace("    routing_key: CHANGE_THIS\n", "").replace(
+    configure(cli, tmp_path, CONFIG.replace("ruby: {escalation_policy: main, routing_key: CHANGE_THIS}", "ruby: {escalation_policy: main}").replace(
         "routing_key: e93facc04764012d7bfb002500d5d1a6", "routing_key: CHANGE_THIS"))
     ack = real("pagerduty-v1-acknowledge-ruby.json")
     code, docs, err = send(ack)

@@ -31,10 +31,10 @@ def setup(cli, tmp_path):
 
 
 def two_incidents(cli):
-    """#1 payments (critical) at 10:00; #2 web, hostile title, at 10:02, plus a second alert."""
+    """#1 payments (critical) at 10:00; #2 grouped, hostile title, at 10:02, plus a second alert."""
     assert cli("--now", "2026-11-23T10:00:00Z", "trigger", "-s", "payments", "--severity", "critical", "DB down").code == 0
-    assert cli("--now", "2026-11-23T10:02:00Z", "trigger", "-s", "web", EVIL).code == 0
-    assert cli("--now", "2026-11-23T10:03:00Z", "trigger", "-s", "web", "again").code == 0  # dedup: service
+    assert cli("--now", "2026-11-23T10:02:00Z", "trigger", "-s", "grouped", EVIL).code == 0
+    assert cli("--now", "2026-11-23T10:03:00Z", "trigger", "-s", "grouped", "again").code == 0  # dedup: service
 
 
 def test_once_shows_one_plain_frame(setup, db):
@@ -57,14 +57,14 @@ def test_once_shows_one_plain_frame(setup, db):
     assert words[lines.index(next(x for x in lines if x.startswith("1 ")))][:8] == \
         ["1", "6m", "critical", "payments", "triggered", "1", "grace", "1"]
     row2 = next(x for x in lines if x.startswith("2 "))
-    assert row2.split()[:8] == ["2", "4m", "error", "web", "triggered", "0", "alice", "2"]
+    assert row2.split()[:8] == ["2", "4m", "error", "grouped", "triggered", "0", "alice", "2"]
     assert EVIL_SHOWN in row2
     # the latest pages and escalations, newest first
     latest = lines[lines.index(next(x for x in lines if x.startswith("Latest pages"))) + 3:]
     assert [x.split("UTC", 1)[1].strip() for x in latest if x.strip()] == [
         "PAGE grace #1 [critical] payments: DB down",
         "ESCALATED #1 payments: to level 1",
-        f"PAGE alice #2 [error] web: {EVIL_SHOWN}",
+        f"PAGE alice #2 [error] grouped: {EVIL_SHOWN}",
         "PAGE alice #1 [critical] payments: DB down",
     ]
 

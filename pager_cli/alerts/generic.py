@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..severity import DEFAULT_SEVERITY
 from .record import (
-    Alert,
+    Alert, one_record,
     BadRecord,
     bad_record,
     clip_title,
@@ -52,10 +52,7 @@ def matches(obj: dict) -> bool:
 
 def records(obj: dict, line: int, default_service: str | None) -> list[Alert]:
     """The one record of an object (a bad record when a field is wrong)."""
-    try:
-        return [_alert(obj, line, default_service)]
-    except BadRecord as e:
-        return [bad_record(line, str(e))]
+    return one_record(obj, line, _alert, default_service)
 
 
 def _alert(obj: dict, line: int, default_service: str | None) -> Alert:

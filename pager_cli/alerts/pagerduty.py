@@ -20,9 +20,8 @@ import uuid
 
 from ..severity import DEFAULT_SEVERITY
 from .record import (
-    Alert,
+    Alert, one_record,
     BadRecord,
-    bad_record,
     key_field,
     kind_of,
     name_field,
@@ -45,10 +44,7 @@ def matches(obj: dict) -> bool:
 def records(obj: dict, line: int, default_service: str | None = None) -> list[Alert]:
     """The one record of a body (a bad record when a field is wrong). The
     default service is not used: the routing key decides."""
-    try:
-        return [_alert(obj, line)]
-    except BadRecord as e:
-        return [bad_record(line, str(e))]
+    return one_record(obj, line, _alert)
 
 
 def _alert(obj: dict, line: int) -> Alert:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 
 from ..severity import DEFAULT_SEVERITY
-from .record import Alert, BadRecord, bad_record, details_field, key_field, kind_of, name_field, show, title_field
+from .record import Alert, one_record, BadRecord, details_field, key_field, kind_of, name_field, show, title_field
 
 _ACTIONS = ("trigger", "acknowledge", "resolve")
 _BODY_DETAILS = ("client", "client_url", "contexts")
@@ -35,10 +35,7 @@ def matches(obj: dict) -> bool:
 def records(obj: dict, line: int, default_service: str | None = None) -> list[Alert]:
     """The one record of a body (a bad record when a field is wrong). The
     default service is not used: the service key decides."""
-    try:
-        return [_alert(obj, line)]
-    except BadRecord as e:
-        return [bad_record(line, str(e))]
+    return one_record(obj, line, _alert)
 
 
 def _alert(obj: dict, line: int) -> Alert:

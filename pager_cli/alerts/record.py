@@ -16,6 +16,7 @@ on the input itself (MAX_RECORD_BYTES, MAX_DEPTH) are enforced by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,15 @@ class BadRecord(Exception):
 def bad_record(line: int, reason: str) -> Alert:
     """A bad record starting at `line`."""
     return Alert(0, line, "trigger", None, None, None, DEFAULT_SEVERITY, None, {}, [], error=reason)
+
+
+def one_record(obj: dict, line: int, build: Callable[..., Alert], *args: Any) -> list[Alert]:
+    """The records of a body that is one record: `build(obj, line, *args)`, or
+    the bad record its BadRecord names."""
+    try:
+        return [build(obj, line, *args)]
+    except BadRecord as e:
+        return [bad_record(line, str(e))]
 
 
 def clip_title(title: str, warnings: list[str]) -> str:

@@ -9,15 +9,16 @@ import socket
 import threading
 from datetime import datetime, timedelta, timezone
 
-import sqlalchemy as sa
 import yaml
 from pytest_httpserver import HTTPServer
+
+import dbread
+from conftest import utc
 
 from pager_cli.config.apply import apply_config
 from pager_cli.config.load import load_config_text
 from pager_cli.incidents import lifecycle
 from pager_cli.notify import outbox
-from pager_cli.store import tables as m
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 SECRET = "hmac-secret-5f1c2e"
@@ -57,11 +58,13 @@ def transition(db, incident_id: int, action: str, at: datetime, by: str = "alice
         getattr(lifecycle, action)(session, at, incident, by)
 
 
-def rows(db, **where) -> list:
-    d = m.deliveries
-    with db.read() as session:
-        query = sa.select(d).where(*(d.c[k] == v for k, v in where.items())).order_by(d.c.id)
-        return list(session.connection().execute(query))
+def rows(db, **where) -> list[dbread.Record]:  # noqa: ANN001
+    """The delivery rows in order as the database holds them, read apart from
+    the application (dbread); instants as aware UTC datetimes."""
+    clause = " AND ".join(f"{dbread.quoted(k)} = ?" for k in where) or "1=1"
+    found = dbread.dicts(db, f"SELECT * FROM delivery WHERE {clause} ORDER BY id", tuple(where.values()))
+    return [dbread.Record({k: utc(v) if k.endswith("_at") and v is not None else v for k, v in row.items()})
+            for row in found]
 
 
 def states(db, **where) -> list[tuple]:

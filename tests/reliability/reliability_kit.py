@@ -28,6 +28,7 @@ import pytest
 
 from conftest import pager_argv, run_pager
 from conftest import pager_env as child_env
+from scenario import SCENARIO_YAML
 
 PAGER = pager_argv()  # the argv prefix, for helpers that wrap pager in another process
 HERE = Path(__file__).resolve().parent
@@ -40,42 +41,7 @@ TIMEOUT = 90.0  # seconds: no single pager process in this suite comes near it u
 # policy. Every page is predictable: primary is alice from 2026-11-23T09:00Z to
 # 2026-11-24T09:00Z (bob the day before and the day after).
 LONG_POLICY_STEPS = 24
-CONFIG_YAML = """\
-timezone: UTC
-users:
-  alice: {name: Alice Adams}
-  bob: {name: Bob Brown}
-  grace: {name: Grace Gray}
-  heidi: {name: Heidi Hill}
-schedules:
-  primary:
-    timezone: UTC
-    layers:
-      - name: daily
-        rotation: daily
-        start: 2026-11-01T09:00
-        users: [alice, bob]
-escalation_policies:
-  fast:
-    repeat: 1
-    levels:
-      - targets: [schedule:primary]
-        delay: 1m
-      - targets: [user:grace, user:heidi]
-        delay: 1m
-  long:
-    repeat: 11
-    levels:
-      - targets: [schedule:primary]
-        delay: 1m
-      - targets: [user:grace, user:heidi]
-        delay: 1m
-services:
-  load: {escalation_policy: fast}
-  crash: {escalation_policy: long}
-  hostile: {escalation_policy: fast}
-  quiet: {}
-"""
+CONFIG_YAML = SCENARIO_YAML
 
 
 def big_config(variant: int, users: int = 60, schedules: int = 20, policies: int = 10, services: int = 25) -> str:

@@ -14,39 +14,10 @@ import time
 from urllib.parse import urlsplit
 
 from conftest import start_pager
+from scenario import KEY, scenario_yaml  # noqa: F401  (the tests import KEY from here)
 
 TOKEN = "t0ken-for-tests-0123456789"
-KEY = "0123456789abcdef0123456789abcdef"  # the routing key of tests/fixtures/real's generated bodies
-
-CONFIG = f"""\
-timezone: UTC
-users:
-  alice:
-    name: Alice Adams
-    contacts:
-      hook: {{command: [sh, -c, "cat >> \\"$HOOK_FILE\\"; echo >> \\"$HOOK_FILE\\""]}}
-    notify:
-      - {{contact: hook, after: 0m}}
-schedules:
-  primary:
-    timezone: UTC
-    layers:
-      - {{name: daily, rotation: daily, start: 2026-11-01T09:00, users: [alice]}}
-escalation_policies:
-  main:
-    levels:
-      - {{targets: [schedule:primary], delay: 5m}}
-services:
-  web: {{escalation_policy: main, routing_key: {KEY}}}
-  shop: {{escalation_policy: main, routing_key: e93facc04764012d7bfb002500d5d1a6}}
-  builds: {{escalation_policy: main, routing_key: a0000000aa0000a0a000aa0a0a0aa000}}
-  pipeline: {{escalation_policy: main, routing_key: 737ea619db564d41bd9824063e1f6b08}}
-  ruby: {{escalation_policy: main, routing_key: CHANGE_THIS}}
-  am-pagerduty: {{escalation_policy: main, routing_key: dummykey_length_is_32_characters}}
-serve:
-  token: "${{PAGER_SERVE_TOKEN}}"
-  public_url: http://pager.example.test/
-"""
+CONFIG = scenario_yaml(hook=True, serve=True)
 
 
 def configure(cli, tmp_path, text: str = CONFIG) -> None:  # noqa: ANN001
@@ -156,9 +127,10 @@ def hook_file(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def served(cli, tmp_path, hook_file):  # noqa: ANN001, ANN201
-    """The test config applied and `pager serve` running on a free port."""
+    """The test config applied and `pager serve` running on a free port, its
+    clock replayed from 2026-11-23 10:00 UTC (alice's day in `primary`)."""
     configure(cli, tmp_path)
-    server = start("--", "--interval", "1s")
+    server = start("--now", "2026-11-23T10:00:00Z", "--", "--interval", "1s")
     yield server
     server.stop()
 
