@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from icalendar import Alarm, Calendar, Event
+from icalendar import Calendar
+from icalendar.parser import Contentline, Parameters
+from icalendar.prop import vDuration
 
 from ..schedules.oncall import final_shifts, on_call
 from ..schedules.types import Schedule, Shift
@@ -34,7 +36,11 @@ def uid(schedule: str, shift: Shift) -> str:
     """A shift's UID: the same for the same (schedule, user, start). Not the
     end: a shift whose end moves (an override cuts it, or a one-user rotation
     runs past the feed's window) stays the same event, updated in place."""
-    key = "\x1f".join((schedule, shift.user or "", to_utc(shift.start).isoformat()))
+    return _uid(schedule, shift.user, to_utc(shift.start).isoformat())
+
+
+def _uid(schedule: str, user: str | None, start: str) -> str:
+    key = "\x1f".join((schedule, user or "", start))
     return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}@pager"
 
 
@@ -56,7 +62,15 @@ def whole_shifts(schedule: Schedule, start: datetime, end: datetime, user: str |
 
 
 def calendar(schedule: Schedule, shifts: list[Shift], now: datetime, alarm: timedelta | None = None) -> bytes:
-    """The RFC 5545 text of `shifts` of `schedule` (CRLF lines, folded)."""
+    """The RFC 5545 text of `shifts` of `schedule` (CRLF lines, folded).
+
+    icalendar makes the VCALENDAR envelope and every line that holds our text
+    (its TEXT escaping and 75-octet folding, `Contentline`); the events are
+    then written line by line, not built as one icalendar object each, which
+    costs about 0.2 ms an event (two seconds for a year of hourly shifts).
+    The lines that carry names (SUMMARY, DESCRIPTION, the alarm) are made
+    once per (user, source); the rest are fixed-width ASCII, shorter than 75
+    octets, with nothing to escape: UID, DTSTAMP, DTSTART, DTEND (UTC, `Z`)."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -64,21 +78,50 @@ def calendar(schedule: Schedule, shifts: list[Shift], now: datetime, alarm: time
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", f"On call: {schedule.name}")
     cal.add("x-wr-timezone", schedule.timezone)
-    stamp = to_utc(now).replace(microsecond=0)
+    head, tail = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
+    stamp = b"DTSTAMP:" + _utc_text(to_utc(now)) + b"\r\n"
+    trigger = _line("TRIGGER", vDuration(-alarm)) if alarm is not None else b""
+    texts: dict[tuple[str | None, str], bytes] = {}
+    instants: dict[datetime, tuple[bytes, str]] = {}  # a shift's end is the next one's start
+    out = [head]
     for shift in shifts:
-        event = Event()
-        event.add("uid", uid(schedule.name, shift))
-        event.add("dtstamp", stamp)
-        event.add("dtstart", to_utc(shift.start))
-        event.add("dtend", to_utc(shift.end))
-        event.add("summary", f"On call: {schedule.name} ({shift.user})")
-        event.add("description", f"{shift.user} is on call in {schedule.name} ({shift.source}).")
-        event.add("transp", "TRANSPARENT")
-        if alarm is not None:
-            reminder = Alarm()
-            reminder.add("action", "DISPLAY")
-            reminder.add("trigger", -alarm)
-            reminder.add("description", f"On call soon: {schedule.name} ({shift.user})")
-            event.add_component(reminder)
-        cal.add_component(event)
-    return cal.to_ical()
+        named = texts.get((shift.user, shift.source))
+        if named is None:
+            named = texts[shift.user, shift.source] = _named_lines(schedule.name, shift, trigger)
+        begin = instants.get(shift.start) or instants.setdefault(shift.start, _instant_texts(shift.start))
+        end = instants.get(shift.end) or instants.setdefault(shift.end, _instant_texts(shift.end))
+        out.append(b"BEGIN:VEVENT\r\nUID:%s\r\n%sDTSTART:%s\r\nDTEND:%s\r\n%sEND:VEVENT\r\n" % (
+            _uid(schedule.name, shift.user, begin[1]).encode(), stamp, begin[0], end[0], named))
+    out.append(b"END:VCALENDAR" + tail)
+    return b"".join(out)
+
+
+def _named_lines(schedule: str, shift: Shift, trigger: bytes) -> bytes:
+    """The lines of a shift's event that depend only on its user and source."""
+    lines = [
+        _line("SUMMARY", f"On call: {schedule} ({shift.user})"),
+        _line("DESCRIPTION", f"{shift.user} is on call in {schedule} ({shift.source})."),
+        _line("TRANSP", "TRANSPARENT"),
+    ]
+    if trigger:
+        lines += [b"BEGIN:VALARM\r\n", _line("ACTION", "DISPLAY"), trigger,
+                  _line("DESCRIPTION", f"On call soon: {schedule} ({shift.user})"), b"END:VALARM\r\n"]
+    return b"".join(lines)
+
+
+def _line(name: str, value: object) -> bytes:
+    """One content line as icalendar writes it: a TEXT value escaped, folded
+    at 75 octets between characters, CRLF."""
+    return Contentline.from_parts(name, Parameters(), value).to_ical() + b"\r\n"
+
+
+def _instant_texts(instant: datetime) -> tuple[bytes, str]:
+    """The RFC 5545 text of an instant, and its ISO form for the UID."""
+    instant = to_utc(instant)
+    return _utc_text(instant), instant.isoformat()
+
+
+def _utc_text(instant: datetime) -> bytes:
+    """An aware UTC instant as RFC 5545 writes it: `20261207T090000Z`."""
+    return b"%04d%02d%02dT%02d%02d%02dZ" % (
+        instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
