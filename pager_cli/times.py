@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import UsageError
 
 UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 MAX_DURATION_SECONDS = 10 * 366 * 86400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -101,7 +103,12 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     a 02:00→03:00 night is 03:00 new time); an ambiguous (fall-back) time is its
     first occurrence. zoneinfo alone would put 02:30 at 03:30.
     """
-    naive = naive.replace(tzinfo=None)
+    if naive.tzinfo is not None or naive.fold:
+        naive = naive.replace(tzinfo=None, fold=0)
+    before = tz.utcoffset(naive)  # the offsets before and after a transition at `naive`: equal
+    after = tz.utcoffset(naive.replace(fold=1))  # outside one, larger before a fall-back (a fold)
+    if before >= after:
+        return naive - before - _NAIVE_EPOCH + _EPOCH  # plain arithmetic: no zone lookup, no replace
     first = naive.replace(tzinfo=tz, fold=0)
     utc = first.astimezone(UTC)
     if utc.astimezone(tz).replace(tzinfo=None) == naive:

@@ -26,7 +26,7 @@ from typing import Iterator, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ..times import to_utc, zone
-from .grids import check_layer, handoffs, shift_at
+from .grids import LayerClock, check_layer
 from .types import Layer, Override, Schedule, Shift
 from .windows import in_restrict, window_edges
 
@@ -38,13 +38,32 @@ _TICK = timedelta(microseconds=1)
 
 def layer_user_at(layer: Layer, tz: ZoneInfo, at: datetime) -> str | None:
     """Who `layer` puts on call at `at`; None before its start or outside its windows."""
-    at = to_utc(at)
-    if not layer.users:
+    return _user_at(LayerClock(layer, tz), to_utc(at))
+
+
+def _user_at(clock: LayerClock, at: datetime) -> str | None:
+    if not clock.users:
         return None
-    shift = shift_at(layer, tz, at)
-    if shift is None or not in_restrict(layer.restrict, tz, at):
+    shift = clock.shift_at(at)
+    if shift is None or (clock.layer.restrict and not in_restrict(clock.layer.restrict, clock.tz, at)):
         return None
-    return layer.users[shift[0] % len(layer.users)]
+    return clock.users[shift[0] % len(clock.users)]
+
+
+class _View(NamedTuple):
+    """A schedule as one question sees it: its zone, and each layer's clock
+    and source name (the clocks keep the boundaries they have localized)."""
+
+    schedule: Schedule
+    tz: ZoneInfo
+    clocks: tuple[LayerClock, ...]
+    sources: tuple[str, ...]
+
+
+def _view(schedule: Schedule) -> _View:
+    tz = zone(schedule.timezone)
+    return _View(schedule, tz, tuple(LayerClock(layer, tz) for layer in schedule.layers),
+                 tuple(f"layer:{layer.name}" for layer in schedule.layers))
 
 
 # --- the whole schedule at one instant
@@ -67,16 +86,17 @@ class _Owner(NamedTuple):
     level: int
 
 
-def _owner(schedule: Schedule, tz: ZoneInfo, at: datetime) -> _Owner | None:
+def _owner(view: _View, at: datetime) -> _Owner | None:
     """Who is on call at `at`, or None."""
-    override = _override_at(schedule.overrides, at)
-    if override is not None:
-        return _Owner(override.user, "override", len(schedule.layers))
-    for level in range(len(schedule.layers) - 1, -1, -1):
-        layer = schedule.layers[level]
-        user = layer_user_at(layer, tz, at)
+    clocks = view.clocks
+    if view.schedule.overrides:
+        override = _override_at(view.schedule.overrides, at)
+        if override is not None:
+            return _Owner(override.user, "override", len(clocks))
+    for level in range(len(clocks) - 1, -1, -1):
+        user = _user_at(clocks[level], at)
         if user is not None:
-            return _Owner(user, f"layer:{layer.name}", level)
+            return _Owner(user, view.sources[level], level)
     return None
 
 
@@ -95,15 +115,15 @@ def _override_edges(overrides: tuple[Override, ...], t: datetime, forward: bool)
     return sorted((x for x in edges if x <= t), reverse=True)
 
 
-def _changes(schedule: Schedule, tz: ZoneInfo, t: datetime, level: int, forward: bool) -> Iterator[datetime]:
+def _changes(view: _View, t: datetime, level: int, forward: bool) -> Iterator[datetime]:
     """Every instant where overrides or the layers from `level` up may change:
     after `t` ascending (forward), or at/before `t` descending. Layers below the
     current owner's cannot change who is on call while it stays, so they are
     left out: an old busy layer under a steady one costs nothing."""
-    streams: list = [_override_edges(schedule.overrides, t, forward)]
-    for layer in schedule.layers[level:]:
-        streams.append(handoffs(layer, tz, t, forward))
-        streams.extend(window_edges(r, tz, t, forward) for r in layer.restrict)
+    streams: list = [_override_edges(view.schedule.overrides, t, forward)]
+    for clock in view.clocks[level:]:
+        streams.append(clock.handoffs(t, forward))
+        streams.extend(window_edges(r, view.tz, t, forward) for r in clock.layer.restrict)
     return heapq.merge(*streams, reverse=not forward)
 
 
@@ -111,35 +131,38 @@ def _level(owner: _Owner | None) -> int:
     return 0 if owner is None else owner.level
 
 
-def _forward(
-    schedule: Schedule, tz: ZoneInfo, t: datetime, limit: datetime
-) -> Iterator[tuple[datetime, _Owner | None]]:
-    """(c, owner from c) for each instant t < c < limit at which the owner changes, in order."""
-    owner = _owner(schedule, tz, t)
+def _forward(view: _View, t: datetime, limit: datetime) -> Iterator[tuple[datetime, _Owner | None]]:
+    """(c, owner from c) for each instant t < c < limit at which the owner changes,
+    in order. The candidates stay one stream while the owner's level does."""
+    owner = _owner(view, t)
+    level = _level(owner)
+    changes = _changes(view, t, level, forward=True)
     while True:
-        for c in _changes(schedule, tz, t, _level(owner), forward=True):
+        for c in changes:
             if c >= limit:
                 return
-            now = _owner(schedule, tz, c)
-            if now != owner:
+            now = _owner(view, c)
+            if now == owner:
+                continue
+            yield c, now
+            owner = now
+            if _level(now) != level:
+                level = _level(now)
+                changes = _changes(view, c, level, forward=True)
                 break
         else:
             return
-        yield c, now
-        owner, t = now, c
 
 
-def _backward(
-    schedule: Schedule, tz: ZoneInfo, t: datetime, limit: datetime
-) -> Iterator[tuple[datetime, _Owner | None]]:
+def _backward(view: _View, t: datetime, limit: datetime) -> Iterator[tuple[datetime, _Owner | None]]:
     """(c, owner just before c) for each instant limit <= c <= t at which the owner
     changes, latest first."""
-    owner = _owner(schedule, tz, t)
+    owner = _owner(view, t)
     while True:
-        for c in _changes(schedule, tz, t, _level(owner), forward=False):
+        for c in _changes(view, t, _level(owner), forward=False):
             if c < limit:
                 return
-            before = _owner(schedule, tz, c - _TICK)
+            before = _owner(view, c - _TICK)
             if before != owner:
                 break
         else:
@@ -152,9 +175,9 @@ def _segments(schedule: Schedule, start: datetime, end: datetime) -> Iterator[tu
     """(owner or None, from, to) covering [start, end), one per final segment."""
     if start >= end:
         return
-    tz = zone(schedule.timezone)
-    owner, since = _owner(schedule, tz, start), start
-    for c, now in _forward(schedule, tz, start, end):
+    view = _view(schedule)
+    owner, since = _owner(view, start), start
+    for c, now in _forward(view, start, end):
         if not _same_segment(now, owner):
             yield owner, since, c
             since = c
@@ -169,13 +192,13 @@ def on_call(schedule: Schedule, at: datetime) -> Shift | None:
     """The final segment containing `at` (start <= at < end), or None when nobody
     is on call. Looks at most HORIZON each way for the segment's ends."""
     at = to_utc(at)
-    tz = zone(schedule.timezone)
-    owner = _owner(schedule, tz, at)
+    view = _view(schedule)
+    owner = _owner(view, at)
     if owner is None:
         return None
-    changes = _forward(schedule, tz, at, at + HORIZON)
+    changes = _forward(view, at, at + HORIZON)
     end = next((c for c, now in changes if not _same_segment(now, owner)), None)
-    changes = _backward(schedule, tz, at, at - HORIZON)
+    changes = _backward(view, at, at - HORIZON)
     start = next((c for c, before in changes if not _same_segment(before, owner)), at - HORIZON)
     return Shift(owner.user, start, end, owner.source)
 
