@@ -134,6 +134,8 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
 
 def to_utc(value: datetime) -> datetime:
     """An aware datetime in UTC (naive values are taken as UTC)."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

@@ -40,8 +40,11 @@ def uid(schedule: str, shift: Shift) -> str:
 
 
 def _uid(schedule: str, user: str | None, start: str) -> str:
-    key = "\x1f".join((schedule, user or "", start))
-    return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}@pager"
+    return f"{hashlib.sha256(_uid_key(schedule, user, start)).hexdigest()[:32]}@pager"
+
+
+def _uid_key(schedule: str, user: str | None, start: str) -> bytes:
+    return "\x1f".join((schedule, user or "", start)).encode()
 
 
 def whole_shifts(schedule: Schedule, start: datetime, end: datetime, user: str | None = None) -> list[Shift]:
@@ -79,24 +82,26 @@ def calendar(schedule: Schedule, shifts: list[Shift], now: datetime, alarm: time
     cal.add("x-wr-calname", f"On call: {schedule.name}")
     cal.add("x-wr-timezone", schedule.timezone)
     head, tail = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
-    stamp = b"DTSTAMP:" + _utc_text(to_utc(now)) + b"\r\n"
-    trigger = _line("TRIGGER", vDuration(-alarm)) if alarm is not None else b""
-    texts: dict[tuple[str | None, str], bytes] = {}
-    instants: dict[datetime, tuple[bytes, str]] = {}  # a shift's end is the next one's start
-    out = [head]
+    stamp = f"DTSTAMP:{_utc_text(to_utc(now))}\r\n"
+    trigger = _line("TRIGGER", vDuration(-alarm)) if alarm is not None else ""
+    people: dict[tuple[str | None, str], tuple[bytes, str]] = {}
+    instants: dict[datetime, tuple[str, bytes]] = {}  # a shift's end is the next one's start
+    sha256 = hashlib.sha256
+    out = [head.decode()]
     for shift in shifts:
-        named = texts.get((shift.user, shift.source))
-        if named is None:
-            named = texts[shift.user, shift.source] = _named_lines(schedule.name, shift, trigger)
+        person = people.get((shift.user, shift.source))
+        if person is None:
+            person = people[shift.user, shift.source] = (_uid_key(schedule.name, shift.user, ""),
+                                                         _named_lines(schedule.name, shift, trigger))
         begin = instants.get(shift.start) or instants.setdefault(shift.start, _instant_texts(shift.start))
         end = instants.get(shift.end) or instants.setdefault(shift.end, _instant_texts(shift.end))
-        out.append(b"BEGIN:VEVENT\r\nUID:%s\r\n%sDTSTART:%s\r\nDTEND:%s\r\n%sEND:VEVENT\r\n" % (
-            _uid(schedule.name, shift.user, begin[1]).encode(), stamp, begin[0], end[0], named))
-    out.append(b"END:VCALENDAR" + tail)
-    return b"".join(out)
+        out.append(f"BEGIN:VEVENT\r\nUID:{sha256(person[0] + begin[1]).hexdigest()[:32]}@pager\r\n{stamp}"
+                   f"DTSTART:{begin[0]}\r\nDTEND:{end[0]}\r\n{person[1]}END:VEVENT\r\n")
+    out.append("END:VCALENDAR" + tail.decode())
+    return "".join(out).encode()
 
 
-def _named_lines(schedule: str, shift: Shift, trigger: bytes) -> bytes:
+def _named_lines(schedule: str, shift: Shift, trigger: str) -> str:
     """The lines of a shift's event that depend only on its user and source."""
     lines = [
         _line("SUMMARY", f"On call: {schedule} ({shift.user})"),
@@ -104,24 +109,28 @@ def _named_lines(schedule: str, shift: Shift, trigger: bytes) -> bytes:
         _line("TRANSP", "TRANSPARENT"),
     ]
     if trigger:
-        lines += [b"BEGIN:VALARM\r\n", _line("ACTION", "DISPLAY"), trigger,
-                  _line("DESCRIPTION", f"On call soon: {schedule} ({shift.user})"), b"END:VALARM\r\n"]
-    return b"".join(lines)
+        lines += ["BEGIN:VALARM\r\n", _line("ACTION", "DISPLAY"), trigger,
+                  _line("DESCRIPTION", f"On call soon: {schedule} ({shift.user})"), "END:VALARM\r\n"]
+    return "".join(lines)
 
 
-def _line(name: str, value: object) -> bytes:
+def _line(name: str, value: object) -> str:
     """One content line as icalendar writes it: a TEXT value escaped, folded
     at 75 octets between characters, CRLF."""
-    return Contentline.from_parts(name, Parameters(), value).to_ical() + b"\r\n"
+    return Contentline.from_parts(name, Parameters(), value).to_ical().decode() + "\r\n"
 
 
-def _instant_texts(instant: datetime) -> tuple[bytes, str]:
+def _instant_texts(instant: datetime) -> tuple[str, bytes]:
     """The RFC 5545 text of an instant, and its ISO form for the UID."""
-    instant = to_utc(instant)
-    return _utc_text(instant), instant.isoformat()
+    iso = to_utc(instant).isoformat()
+    return _from_iso(iso), iso.encode()
 
 
-def _utc_text(instant: datetime) -> bytes:
+def _utc_text(instant: datetime) -> str:
     """An aware UTC instant as RFC 5545 writes it: `20261207T090000Z`."""
-    return b"%04d%02d%02dT%02d%02d%02dZ" % (
-        instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
+    return _from_iso(instant.isoformat())
+
+
+def _from_iso(iso: str) -> str:
+    # `2026-12-07T09:00:00[.ffffff]+00:00` → `20261207T090000Z`: seconds, as icalendar writes them
+    return iso[:19].replace("-", "").replace(":", "") + "Z"

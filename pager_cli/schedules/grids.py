@@ -236,6 +236,9 @@ def check_layer(layer: Layer) -> None:
 # --- from the grid to instants
 
 
+_UNKNOWN = object()
+
+
 class LayerClock:
     """One layer's shifts on one zone's clock: where shift k starts as an
     instant, the shift containing an instant, the handoffs.
@@ -253,12 +256,11 @@ class LayerClock:
 
     def instant(self, k: int) -> datetime | None:
         """The UTC instant at which shift k starts; None past the last one."""
-        try:
-            return self._starts[k]
-        except KeyError:
+        found = self._starts.get(k, _UNKNOWN)
+        if found is _UNKNOWN:
             wall = self.grid.boundary(k)
             found = self._starts[k] = None if wall is None else localize(wall, self.tz)
-            return found
+        return found
 
     def shift_at(self, at: datetime) -> tuple[int, datetime, datetime | None] | None:
         """(k, start, end) of the shift containing `at`; None before the layer starts."""

@@ -38,32 +38,18 @@ _TICK = timedelta(microseconds=1)
 
 def layer_user_at(layer: Layer, tz: ZoneInfo, at: datetime) -> str | None:
     """Who `layer` puts on call at `at`; None before its start or outside its windows."""
-    return _user_at(LayerClock(layer, tz), to_utc(at))
+    index = _user_index(LayerClock(layer, tz), to_utc(at))
+    return None if index is None else layer.users[index]
 
 
-def _user_at(clock: LayerClock, at: datetime) -> str | None:
+def _user_index(clock: LayerClock, at: datetime) -> int | None:
+    """The index in the layer's users of who it puts on call at `at`, or None."""
     if not clock.users:
         return None
     shift = clock.shift_at(at)
     if shift is None or (clock.layer.restrict and not in_restrict(clock.layer.restrict, clock.tz, at)):
         return None
-    return clock.users[shift[0] % len(clock.users)]
-
-
-class _View(NamedTuple):
-    """A schedule as one question sees it: its zone, and each layer's clock
-    and source name (the clocks keep the boundaries they have localized)."""
-
-    schedule: Schedule
-    tz: ZoneInfo
-    clocks: tuple[LayerClock, ...]
-    sources: tuple[str, ...]
-
-
-def _view(schedule: Schedule) -> _View:
-    tz = zone(schedule.timezone)
-    return _View(schedule, tz, tuple(LayerClock(layer, tz) for layer in schedule.layers),
-                 tuple(f"layer:{layer.name}" for layer in schedule.layers))
+    return shift[0] % len(clock.users)
 
 
 # --- the whole schedule at one instant
@@ -86,17 +72,35 @@ class _Owner(NamedTuple):
     level: int
 
 
+class _View(NamedTuple):
+    """A schedule as one question sees it: its zone, each layer's clock (which
+    keeps the boundaries it has localized) and, per layer, the owner each of
+    its users makes (top layer first)."""
+
+    schedule: Schedule
+    tz: ZoneInfo
+    clocks: tuple[LayerClock, ...]
+    layers: tuple[tuple[LayerClock, tuple[_Owner, ...]], ...]
+
+
+def _view(schedule: Schedule) -> _View:
+    tz = zone(schedule.timezone)
+    clocks = tuple(LayerClock(layer, tz) for layer in schedule.layers)
+    owners = [tuple(_Owner(user, f"layer:{clock.layer.name}", level) for user in clock.users)
+              for level, clock in enumerate(clocks)]
+    return _View(schedule, tz, clocks, tuple(zip(clocks, owners))[::-1])
+
+
 def _owner(view: _View, at: datetime) -> _Owner | None:
     """Who is on call at `at`, or None."""
-    clocks = view.clocks
     if view.schedule.overrides:
         override = _override_at(view.schedule.overrides, at)
         if override is not None:
-            return _Owner(override.user, "override", len(clocks))
-    for level in range(len(clocks) - 1, -1, -1):
-        user = _user_at(clocks[level], at)
-        if user is not None:
-            return _Owner(user, view.sources[level], level)
+            return _Owner(override.user, "override", len(view.clocks))
+    for clock, owners in view.layers:
+        index = _user_index(clock, at)
+        if index is not None:
+            return owners[index]
     return None
 
 
