@@ -122,15 +122,15 @@ def _line(name: str, value: object) -> str:
 
 def _instant_texts(instant: datetime) -> tuple[str, bytes]:
     """The RFC 5545 text of an instant, and its ISO form for the UID."""
-    iso = to_utc(instant).isoformat()
-    return _from_iso(iso), iso.encode()
+    instant = to_utc(instant)
+    if instant.microsecond:
+        return _utc_text(instant), instant.isoformat().encode()
+    fields = (instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
+    return "%04d%02d%02dT%02d%02d%02dZ" % fields, b"%04d-%02d-%02dT%02d:%02d:%02d+00:00" % fields  # = isoformat()
 
 
 def _utc_text(instant: datetime) -> str:
-    """An aware UTC instant as RFC 5545 writes it: `20261207T090000Z`."""
-    return _from_iso(instant.isoformat())
-
-
-def _from_iso(iso: str) -> str:
-    # `2026-12-07T09:00:00[.ffffff]+00:00` → `20261207T090000Z`: seconds, as icalendar writes them
-    return iso[:19].replace("-", "").replace(":", "") + "Z"
+    """An aware UTC instant as RFC 5545 writes it, to the second as icalendar
+    does: `20261207T090000Z`."""
+    return "%04d%02d%02dT%02d%02d%02dZ" % (instant.year, instant.month, instant.day, instant.hour,
+                                           instant.minute, instant.second)
