@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from icalendar import Calendar
 from icalendar.parser import Contentline, Parameters
-from icalendar.prop import vDuration
+from icalendar.prop import vDuration, vText
 
 from ..schedules.oncall import final_shifts, on_call
 from ..schedules.types import Schedule, Shift
@@ -79,7 +79,7 @@ def calendar(schedule: Schedule, shifts: list[Shift], now: datetime, alarm: time
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"On call: {schedule.name}")
+    cal.add("x-wr-calname", vText(f"On call: {schedule.name}"))  # TEXT: escaped
     cal.add("x-wr-timezone", schedule.timezone)
     head, tail = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
     stamp = f"DTSTAMP:{_utc_text(to_utc(now))}\r\n"
