@@ -18,7 +18,7 @@ DTSTAMP is the instant the feed was made (the command's clock).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from icalendar import Calendar
 from icalendar.parser import Contentline, Parameters
@@ -84,33 +84,33 @@ def calendar(schedule: Schedule, shifts: list[Shift], now: datetime, alarm: time
     head, tail = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
     stamp = f"DTSTAMP:{_utc_text(to_utc(now))}\r\n"
     trigger = _line("TRIGGER", vDuration(-alarm)) if alarm is not None else ""
-    people: dict[tuple[str | None, str], tuple[bytes, str]] = {}
-    instants: dict[datetime, tuple[str, bytes]] = {}  # a shift's end is the next one's start
+    # (the UID's key without the start, what precedes DTSTART's value, what follows DTEND's) per (user, source)
+    people: dict[tuple[str | None, str], tuple[bytes, str, str]] = {}
+    instants = _InstantTexts()  # a shift's end is the next one's start
     sha256 = hashlib.sha256
     out = [head.decode()]
-    for shift in shifts:
-        person = people.get((shift.user, shift.source))
+    for user, start, end, source in shifts:
+        person = people.get((user, source))
         if person is None:
-            person = people[shift.user, shift.source] = (_uid_key(schedule.name, shift.user, ""),
-                                                         _named_lines(schedule.name, shift, trigger))
-        begin = instants.get(shift.start) or instants.setdefault(shift.start, _instant_texts(shift.start))
-        end = instants.get(shift.end) or instants.setdefault(shift.end, _instant_texts(shift.end))
-        out.append(f"BEGIN:VEVENT\r\nUID:{sha256(person[0] + begin[1]).hexdigest()[:32]}@pager\r\n{stamp}"
-                   f"DTSTART:{begin[0]}\r\nDTEND:{end[0]}\r\n{person[1]}END:VEVENT\r\n")
+            person = people[user, source] = (_uid_key(schedule.name, user, ""), f"@pager\r\n{stamp}DTSTART:",
+                                             f"\r\n{_named_lines(schedule.name, user, source, trigger)}END:VEVENT\r\n")
+        begin, until = instants[start], instants[end]
+        out += ("BEGIN:VEVENT\r\nUID:", sha256(person[0] + begin[1]).hexdigest()[:32], person[1], begin[0],
+                "\r\nDTEND:", until[0], person[2])
     out.append("END:VCALENDAR" + tail.decode())
     return "".join(out).encode()
 
 
-def _named_lines(schedule: str, shift: Shift, trigger: str) -> str:
+def _named_lines(schedule: str, user: str | None, source: str, trigger: str) -> str:
     """The lines of a shift's event that depend only on its user and source."""
     lines = [
-        _line("SUMMARY", f"On call: {schedule} ({shift.user})"),
-        _line("DESCRIPTION", f"{shift.user} is on call in {schedule} ({shift.source})."),
+        _line("SUMMARY", f"On call: {schedule} ({user})"),
+        _line("DESCRIPTION", f"{user} is on call in {schedule} ({source})."),
         _line("TRANSP", "TRANSPARENT"),
     ]
     if trigger:
         lines += ["BEGIN:VALARM\r\n", _line("ACTION", "DISPLAY"), trigger,
-                  _line("DESCRIPTION", f"On call soon: {schedule} ({shift.user})"), "END:VALARM\r\n"]
+                  _line("DESCRIPTION", f"On call soon: {schedule} ({user})"), "END:VALARM\r\n"]
     return "".join(lines)
 
 
@@ -120,13 +120,27 @@ def _line(name: str, value: object) -> str:
     return Contentline.from_parts(name, Parameters(), value).to_ical().decode() + "\r\n"
 
 
-def _instant_texts(instant: datetime) -> tuple[str, bytes]:
-    """The RFC 5545 text of an instant, and its ISO form for the UID."""
-    instant = to_utc(instant)
-    if instant.microsecond:
-        return _utc_text(instant), instant.isoformat().encode()
-    fields = (instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
-    return "%04d%02d%02dT%02d%02d%02dZ" % fields, b"%04d-%02d-%02dT%02d:%02d:%02d+00:00" % fields  # = isoformat()
+class _InstantTexts(dict):
+    """instant → (its RFC 5545 text, its ISO form as the UID has it), each made
+    once, the date's part once a day: `20261207T090000Z`, `2026-12-07T09:00:00+00:00`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.days: dict[date, tuple[str, bytes]] = {}
+
+    def __missing__(self, instant: datetime) -> tuple[str, bytes]:
+        utc = to_utc(instant)
+        if utc.microsecond:
+            texts = _utc_text(utc), utc.isoformat().encode()
+        else:
+            day = self.days.get(utc.date())
+            if day is None:
+                fields = (utc.year, utc.month, utc.day)
+                day = self.days[utc.date()] = ("%04d%02d%02dT" % fields, b"%04d-%02d-%02dT" % fields)
+            clock = (utc.hour, utc.minute, utc.second)
+            texts = day[0] + "%02d%02d%02dZ" % clock, day[1] + b"%02d:%02d:%02d+00:00" % clock  # = isoformat()
+        self[instant] = texts
+        return texts
 
 
 def _utc_text(instant: datetime) -> str:
