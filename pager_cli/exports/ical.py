@@ -61,7 +61,7 @@ def whole_shifts(schedule: Schedule, start: datetime, end: datetime, user: str |
             whole = on_call(schedule, to_utc(end) - _TICK)
             if whole is not None and whole.end is not None and whole.user == last.user:
                 found[-1] = Shift(last.user, last.start if len(found) > 1 else first.start, whole.end, last.source)
-    return [s for s in found if user is None or s.user == user]
+    return found if user is None else [s for s in found if s.user == user]
 
 
 def calendar(schedule: Schedule, shifts: list[Shift], now: datetime, alarm: timedelta | None = None) -> bytes:

@@ -249,7 +249,7 @@ class LayerClock:
     makes one per layer for each call."""
 
     def __init__(self, layer: Layer, tz: ZoneInfo):
-        self.layer, self.tz, self.users = layer, tz, layer.users
+        self.layer, self.tz, self.users, self.restrict = layer, tz, layer.users, layer.restrict
         self.grid = grid(layer)
         self._starts: dict[int, datetime | None] = {}
         self._last: tuple[int, datetime, datetime | None] | None = None

@@ -47,7 +47,7 @@ def _user_index(clock: LayerClock, at: datetime) -> int | None:
     if not clock.users:
         return None
     shift = clock.shift_at(at)
-    if shift is None or (clock.layer.restrict and not in_restrict(clock.layer.restrict, clock.tz, at)):
+    if shift is None or (clock.restrict and not in_restrict(clock.restrict, clock.tz, at)):
         return None
     return shift[0] % len(clock.users)
 
@@ -73,12 +73,12 @@ class _Owner(NamedTuple):
 
 
 class _View(NamedTuple):
-    """A schedule as one question sees it: its zone, each layer's clock (which
-    keeps the boundaries it has localized) and, per layer, the owner each of
-    its users makes (top layer first)."""
+    """A schedule as one question sees it: its zone and overrides, each layer's
+    clock (which keeps the boundaries it has localized) and, per layer, the
+    owner each of its users makes (top layer first)."""
 
-    schedule: Schedule
     tz: ZoneInfo
+    overrides: tuple[Override, ...]
     clocks: tuple[LayerClock, ...]
     layers: tuple[tuple[LayerClock, tuple[_Owner, ...]], ...]
 
@@ -88,13 +88,13 @@ def _view(schedule: Schedule) -> _View:
     clocks = tuple(LayerClock(layer, tz) for layer in schedule.layers)
     owners = [tuple(_Owner(user, f"layer:{clock.layer.name}", level) for user in clock.users)
               for level, clock in enumerate(clocks)]
-    return _View(schedule, tz, clocks, tuple(zip(clocks, owners))[::-1])
+    return _View(tz, schedule.overrides, clocks, tuple(zip(clocks, owners))[::-1])
 
 
 def _owner(view: _View, at: datetime) -> _Owner | None:
     """Who is on call at `at`, or None."""
-    if view.schedule.overrides:
-        override = _override_at(view.schedule.overrides, at)
+    if view.overrides:
+        override = _override_at(view.overrides, at)
         if override is not None:
             return _Owner(override.user, "override", len(view.clocks))
     for clock, owners in view.layers:
@@ -124,10 +124,10 @@ def _changes(view: _View, t: datetime, level: int, forward: bool) -> Iterator[da
     after `t` ascending (forward), or at/before `t` descending. Layers below the
     current owner's cannot change who is on call while it stays, so they are
     left out: an old busy layer under a steady one costs nothing."""
-    streams: list = [_override_edges(view.schedule.overrides, t, forward)]
+    streams: list = [_override_edges(view.overrides, t, forward)]
     for clock in view.clocks[level:]:
         streams.append(clock.handoffs(t, forward))
-        streams.extend(window_edges(r, view.tz, t, forward) for r in clock.layer.restrict)
+        streams.extend(window_edges(r, view.tz, t, forward) for r in clock.restrict)
     return heapq.merge(*streams, reverse=not forward)
 
 
