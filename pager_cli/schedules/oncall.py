@@ -16,6 +16,12 @@ same user coming from two layers, or from a layer and an override, are separate
 segments. `on_call` looks at most `HORIZON` (400 days) each way: a segment that
 runs on beyond `at + HORIZON` has `end` None, and one that began before
 `at - HORIZON` reports `at - HORIZON` as its start.
+
+Cost: each call sees the schedule through one view, in which every layer's
+`LayerClock` localizes a boundary once and tries the last shift first, and a
+walk forward keeps one stream of candidate change points while the owner's
+level stays. A range costs about one localization and one owner check per
+candidate: a year of an hourly rotation (8,760 shifts) is a few tens of ms.
 """
 
 from __future__ import annotations
