@@ -105,10 +105,13 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     """
     if naive.tzinfo is not None or naive.fold:
         naive = naive.replace(tzinfo=None, fold=0)
-    before = tz.utcoffset(naive)  # the offsets before and after a transition at `naive`: equal
-    after = tz.utcoffset(naive.replace(fold=1))  # outside one, larger before a fall-back (a fold)
-    if before >= after:
-        return naive - before - _NAIVE_EPOCH + _EPOCH  # plain arithmetic: no zone lookup, no replace
+    # The offset of `naive`'s first occurrence (of the time before the transition, in
+    # a gap). Outside a gap it is also the offset at the instant it gives: done, by
+    # arithmetic alone (`replace` with keywords costs more than the rest together).
+    before = tz.utcoffset(naive)
+    instant = naive - before - _NAIVE_EPOCH + _EPOCH
+    if instant.astimezone(tz).utcoffset() == before:
+        return instant
     first = naive.replace(tzinfo=tz, fold=0)
     utc = first.astimezone(UTC)
     if utc.astimezone(tz).replace(tzinfo=None) == naive:

@@ -270,7 +270,9 @@ class LayerClock:
             if begin <= at and (end is None or at < end):
                 return last
             if end is not None and end <= at:  # the next shift, as a walk forward asks
-                following = self.instant(k + 2)
+                following = self._starts.get(k + 2, _UNKNOWN)
+                if following is _UNKNOWN:
+                    following = self.instant(k + 2)
                 if following is None or at < following:
                     self._last = last = (k + 1, end, following)
                     return last
@@ -305,9 +307,12 @@ class LayerClock:
         shift = self.shift_at(t)
         if forward:
             k = -1 if shift is None else shift[0]
+            starts = self._starts
             while k < 0 or changing:
                 k += 1
-                begin = self.instant(k)
+                begin = starts.get(k, _UNKNOWN)
+                if begin is _UNKNOWN:
+                    begin = self.instant(k)
                 if begin is None:
                     return
                 if k == 0 or users[k % len(users)] != users[(k - 1) % len(users)]:

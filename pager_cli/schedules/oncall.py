@@ -188,7 +188,7 @@ def _segments(schedule: Schedule, start: datetime, end: datetime) -> Iterator[tu
     view = _view(schedule)
     owner, since = _owner(view, start), start
     for c, now in _forward(view, start, end):
-        if not _same_segment(now, owner):
+        if now is not owner and not _same_segment(now, owner):  # (`is`: a layer's owners are made once)
             yield owner, since, c
             since = c
         owner = now
