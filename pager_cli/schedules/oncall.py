@@ -103,10 +103,11 @@ def _owner(view: _View, at: datetime) -> _Owner | None:
         override = _override_at(view.overrides, at)
         if override is not None:
             return _Owner(override.user, "override", len(view.clocks))
-    for clock, owners in view.layers:
-        index = _user_index(clock, at)
-        if index is not None:
-            return owners[index]
+    for clock, owners in view.layers:  # _user_index, inlined: this runs once per candidate change
+        if owners:
+            shift = clock.shift_at(at)
+            if shift is not None and (not clock.restrict or in_restrict(clock.restrict, clock.tz, at)):
+                return owners[shift[0] % len(owners)]
     return None
 
 
@@ -130,11 +131,11 @@ def _changes(view: _View, t: datetime, level: int, forward: bool) -> Iterator[da
     after `t` ascending (forward), or at/before `t` descending. Layers below the
     current owner's cannot change who is on call while it stays, so they are
     left out: an old busy layer under a steady one costs nothing."""
-    streams: list = [_override_edges(view.overrides, t, forward)]
+    streams: list = [_override_edges(view.overrides, t, forward)] if view.overrides else []
     for clock in view.clocks[level:]:
         streams.append(clock.handoffs(t, forward))
         streams.extend(window_edges(r, view.tz, t, forward) for r in clock.restrict)
-    return heapq.merge(*streams, reverse=not forward)
+    return streams[0] if len(streams) == 1 else heapq.merge(*streams, reverse=not forward)
 
 
 def _level(owner: _Owner | None) -> int:
