@@ -8,11 +8,15 @@ event, not one that starts a little later each time).
 
 DTSTART/DTEND are UTC instants (`…Z`): every calendar shows them on its own
 wall clock, and a shift across a DST change is exactly as long as it is. The
-UID is a hash of (schedule, user, start, end), so it stays the same while the
+UID is a hash of (schedule, user, start), so it stays the same while the
 shift does: fetching twice gives the same UIDs, and a change elsewhere in the
-schedule (an override next week) leaves the other shifts' UIDs alone. A
-changed shift gets a new UID; the old event disappears from the feed.
-DTSTAMP is the instant the feed was made (the command's clock).
+schedule (an override next week) leaves the other shifts' UIDs alone. A shift
+whose end moves keeps its UID (the event is updated in place); one that starts
+elsewhere or changes hands gets a new UID, and the old event disappears from
+the feed. DTSTAMP is the instant the feed was made (the command's clock).
+
+icalendar writes the envelope and the lines that hold text; `calendar` says
+why the rest of each event is written from a template.
 """
 
 from __future__ import annotations
