@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import UsageError
 
 UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 MAX_DURATION_SECONDS = 10 * 366 * 86400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -101,7 +103,15 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     a 02:00→03:00 night is 03:00 new time); an ambiguous (fall-back) time is its
     first occurrence. zoneinfo alone would put 02:30 at 03:30.
     """
-    naive = naive.replace(tzinfo=None)
+    if naive.tzinfo is not None or naive.fold:
+        naive = naive.replace(tzinfo=None, fold=0)
+    # The offset of `naive`'s first occurrence (of the time before the transition, in
+    # a gap). Outside a gap it is also the offset at the instant it gives: done, by
+    # arithmetic alone (`replace` with keywords costs more than the rest together).
+    before = tz.utcoffset(naive)
+    instant = naive - before - _NAIVE_EPOCH + _EPOCH
+    if instant.astimezone(tz).utcoffset() == before:
+        return instant
     first = naive.replace(tzinfo=tz, fold=0)
     utc = first.astimezone(UTC)
     if utc.astimezone(tz).replace(tzinfo=None) == naive:
@@ -127,6 +137,8 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
 
 def to_utc(value: datetime) -> datetime:
     """An aware datetime in UTC (naive values are taken as UTC)."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import icalendar
+import pytest
 import recurring_ical_events
 import yaml
 
@@ -130,3 +131,84 @@ def test_a_real_process_writes_the_calendar_bytes(tmp_path):
     assert done.stdout.startswith(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
     assert done.stdout.count(b"BEGIN:VEVENT\r\n") == 10
     assert all(len(line) <= 75 for line in done.stdout.split(b"\r\n"))  # folded as RFC 5545 says
+
+
+# --- the writer against icalendar's object model ------------------------------
+# `ical.calendar` writes each event's lines itself; icalendar's Calendar/Event/
+# Alarm objects are the reference it must match once both are parsed back.
+
+# TEXT that needs every escape (`,` `;` `\` newline), non-ASCII of 2, 3 and 4
+# octets, and lines long enough to fold; the padding moves the 75-octet fold
+# point across the multi-octet characters.
+AWKWARD = "Zahlungen, Nacht; Grüße\\Ops\nzweite Zeile — 日本語の当番 🚨 "
+
+
+def _reference(schedule, shifts, now, alarm=None) -> bytes:
+    from pager_cli.exports import ical
+    from pager_cli.times import to_utc
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", ical.PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", icalendar.vText(f"On call: {schedule.name}"))
+    cal.add("x-wr-timezone", schedule.timezone)
+    for shift in shifts:
+        event = icalendar.Event()
+        event.add("uid", ical.uid(schedule.name, shift))
+        event.add("dtstamp", to_utc(now).replace(microsecond=0))
+        event.add("dtstart", to_utc(shift.start))
+        event.add("dtend", to_utc(shift.end))
+        event.add("summary", f"On call: {schedule.name} ({shift.user})")
+        event.add("description", f"{shift.user} is on call in {schedule.name} ({shift.source}).")
+        event.add("transp", "TRANSPARENT")
+        if alarm is not None:
+            reminder = icalendar.Alarm()
+            reminder.add("action", "DISPLAY")
+            reminder.add("trigger", -alarm)
+            reminder.add("description", f"On call soon: {schedule.name} ({shift.user})")
+            event.add_component(reminder)
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def _properties(component) -> list:
+    """A component read back: its name, each property's decoded value (by
+    name, sorted), then its subcomponents the same way."""
+    props = sorted((name, repr(component.decoded(name))) for name in component)
+    return [component.name, props, [_properties(c) for c in component.subcomponents]]
+
+
+@pytest.mark.parametrize("pad", range(4))
+@pytest.mark.parametrize("alarm", [None, timedelta(minutes=15)])
+def test_the_writer_matches_icalendars_object_model(pad, alarm):
+    from pager_cli.exports import ical
+    from pager_cli.schedules.types import Layer, Schedule, Shift
+
+    name = "x" * pad + AWKWARD * 2
+    user = "zoë; \\,o'neil\n" + "ü" * pad
+    schedule = Schedule(name, "Europe/Berlin", (Layer("l", (user,), datetime(2026, 1, 1), "daily"),))
+    shifts = [
+        Shift(user, utc("2026-10-24T07:00"), utc("2026-10-25T08:00"), "layer:l"),  # 25 hours across the change
+        Shift("frank", utc("2026-10-25T08:00"), utc("2026-10-25T08:30:15.250000"), "override"),
+        Shift(user, utc("2026-10-25T08:30:15.250000"), utc("2026-10-26T08:00"), "layer:l"),
+    ]
+    now = utc("2026-10-20T10:11:12.345678")
+    written = ical.calendar(schedule, shifts, now, alarm)
+    reference = _reference(schedule, shifts, now, alarm)
+    assert _properties(icalendar.Calendar.from_ical(written)) == _properties(icalendar.Calendar.from_ical(reference))
+    lines = written.split(b"\r\n")
+    assert lines[-1] == b"" and b"\n" not in b"".join(lines) and b"\r" not in b"".join(lines)
+    assert all(len(line) <= 75 for line in lines)
+    assert all(line.decode("utf-8") for line in lines[:-1])  # no line ends inside a character
+    assert max(map(len, lines)) >= 70 and any(line.startswith(b" ") for line in lines)  # it did fold
+    # both readers see the awkward text as given
+    event = icalendar.Calendar.from_ical(written).walk("VEVENT")[0]
+    assert str(event["summary"]) == f"On call: {name} ({user})"
+    found = recurring_ical_events.of(icalendar.Calendar.from_ical(written)).between(
+        utc("2026-10-01T00:00"), utc("2026-11-01T00:00"))
+    assert sorted((str(e["summary"]), e.decoded("dtstart")) for e in found) == sorted(
+        (f"On call: {name} ({s.user})", s.start.replace(microsecond=0)) for s in shifts)
+    assert [str(e["uid"]) for e in icalendar.Calendar.from_ical(written).walk("VEVENT")] == [
+        ical.uid(name, s) for s in shifts]

@@ -236,54 +236,88 @@ def check_layer(layer: Layer) -> None:
 # --- from the grid to instants
 
 
-def instant(layer: Layer, k: int, tz: ZoneInfo) -> datetime | None:
-    """The UTC instant at which shift k of `layer` starts; None past the last one."""
-    wall = grid(layer).boundary(k)
-    return None if wall is None else localize(wall, tz)
+_UNKNOWN = object()
 
 
-def shift_at(layer: Layer, tz: ZoneInfo, at: datetime) -> tuple[int, datetime, datetime | None] | None:
-    """(k, start, end) of the layer's shift containing `at`; None before the layer starts.
+class LayerClock:
+    """One layer's shifts on one zone's clock: where shift k starts as an
+    instant, the shift containing an instant, the handoffs.
 
-    k comes from the wall-clock time; DST can move boundaries past it either way
-    by a few steps (a gap pushes them later, a repeated hour makes wall time go
-    back), which the two loops correct."""
-    wall = at.astimezone(tz).replace(tzinfo=None)
-    k = max(grid(layer).index(wall), 0)
-    begin = instant(layer, k, tz)
-    while k > 0 and begin > at:
-        k -= 1
-        begin = instant(layer, k, tz)
-    if begin > at:
-        return None
-    end = instant(layer, k + 1, tz)
-    while end is not None and end <= at:
-        k, begin = k + 1, end
-        end = instant(layer, k + 1, tz)
-    return k, begin, end
+    Each boundary is localized once and kept, and the last shift found is
+    tried first, so walking a long range in order costs one localization per
+    shift. What it keeps lives as long as the question it answers: `oncall`
+    makes one per layer for each call."""
 
+    def __init__(self, layer: Layer, tz: ZoneInfo):
+        self.layer, self.tz, self.users, self.restrict = layer, tz, layer.users, layer.restrict
+        self.grid = grid(layer)
+        self._starts: dict[int, datetime | None] = {}
+        self._last: tuple[int, datetime, datetime | None] | None = None
 
-# --- a layer's candidate change points
+    def instant(self, k: int) -> datetime | None:
+        """The UTC instant at which shift k starts; None past the last one."""
+        found = self._starts.get(k, _UNKNOWN)
+        if found is _UNKNOWN:
+            wall = self.grid.boundary(k)
+            found = self._starts[k] = None if wall is None else localize(wall, self.tz)
+        return found
 
+    def shift_at(self, at: datetime) -> tuple[int, datetime, datetime | None] | None:
+        """(k, start, end) of the shift containing `at`; None before the layer starts."""
+        last = self._last
+        if last is not None:
+            k, begin, end = last
+            if begin <= at and (end is None or at < end):
+                return last
+            if end is not None and end <= at:  # the next shift, as a walk forward asks
+                following = self._starts.get(k + 2, _UNKNOWN)
+                if following is _UNKNOWN:
+                    following = self.instant(k + 2)
+                if following is None or at < following:
+                    self._last = last = (k + 1, end, following)
+                    return last
+        self._last = found = self._find(at)
+        return found
 
-def handoffs(layer: Layer, tz: ZoneInfo, t: datetime, forward: bool) -> Iterator[datetime]:
-    """The layer's start and the shift starts where its user changes: after `t`
-    ascending (forward) or at/before `t` descending."""
-    users = layer.users
-    if not users:
-        return
-    changing = len(set(users)) > 1
-    shift = shift_at(layer, tz, t)
-    if forward:
-        k = -1 if shift is None else shift[0]
-        while k < 0 or changing:
-            k += 1
-            begin = instant(layer, k, tz)
-            if begin is None:
-                return
-            if k == 0 or users[k % len(users)] != users[(k - 1) % len(users)]:
-                yield begin
-    elif shift is not None:
-        for k in range(shift[0], -1, -1) if changing else (0,):
-            if k == 0 or users[k % len(users)] != users[(k - 1) % len(users)]:
-                yield instant(layer, k, tz)
+    def _find(self, at: datetime) -> tuple[int, datetime, datetime | None] | None:
+        """k comes from the wall-clock time; DST can move boundaries past it either
+        way by a few steps (a gap pushes them later, a repeated hour makes wall
+        time go back), which the two loops correct."""
+        wall = at.astimezone(self.tz).replace(tzinfo=None)
+        k = max(self.grid.index(wall), 0)
+        begin = self.instant(k)
+        while k > 0 and begin > at:
+            k -= 1
+            begin = self.instant(k)
+        if begin > at:
+            return None
+        end = self.instant(k + 1)
+        while end is not None and end <= at:
+            k, begin = k + 1, end
+            end = self.instant(k + 1)
+        return k, begin, end
+
+    def handoffs(self, t: datetime, forward: bool) -> Iterator[datetime]:
+        """The layer's start and the shift starts where its user changes: after `t`
+        ascending (forward) or at/before `t` descending."""
+        users = self.users
+        if not users:
+            return
+        changing = len(set(users)) > 1
+        shift = self.shift_at(t)
+        if forward:
+            k = -1 if shift is None else shift[0]
+            starts = self._starts
+            while k < 0 or changing:
+                k += 1
+                begin = starts.get(k, _UNKNOWN)
+                if begin is _UNKNOWN:
+                    begin = self.instant(k)
+                if begin is None:
+                    return
+                if k == 0 or users[k % len(users)] != users[(k - 1) % len(users)]:
+                    yield begin
+        elif shift is not None:
+            for k in range(shift[0], -1, -1) if changing else (0,):
+                if k == 0 or users[k % len(users)] != users[(k - 1) % len(users)]:
+                    yield self.instant(k)

@@ -16,6 +16,12 @@ same user coming from two layers, or from a layer and an override, are separate
 segments. `on_call` looks at most `HORIZON` (400 days) each way: a segment that
 runs on beyond `at + HORIZON` has `end` None, and one that began before
 `at - HORIZON` reports `at - HORIZON` as its start.
+
+Cost: each call sees the schedule through one view, in which every layer's
+`LayerClock` localizes a boundary once and tries the last shift first, and a
+walk forward keeps one stream of candidate change points while the owner's
+level stays. A range costs about one localization and one owner check per
+candidate: a year of an hourly rotation (8,760 shifts) is a few tens of ms.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Iterator, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ..times import to_utc, zone
-from .grids import check_layer, handoffs, shift_at
+from .grids import LayerClock, check_layer
 from .types import Layer, Override, Schedule, Shift
 from .windows import in_restrict, window_edges
 
@@ -38,13 +44,18 @@ _TICK = timedelta(microseconds=1)
 
 def layer_user_at(layer: Layer, tz: ZoneInfo, at: datetime) -> str | None:
     """Who `layer` puts on call at `at`; None before its start or outside its windows."""
-    at = to_utc(at)
-    if not layer.users:
+    index = _user_index(LayerClock(layer, tz), to_utc(at))
+    return None if index is None else layer.users[index]
+
+
+def _user_index(clock: LayerClock, at: datetime) -> int | None:
+    """The index in the layer's users of who it puts on call at `at`, or None."""
+    if not clock.users:
         return None
-    shift = shift_at(layer, tz, at)
-    if shift is None or not in_restrict(layer.restrict, tz, at):
+    shift = clock.shift_at(at)
+    if shift is None or (clock.restrict and not in_restrict(clock.restrict, clock.tz, at)):
         return None
-    return layer.users[shift[0] % len(layer.users)]
+    return shift[0] % len(clock.users)
 
 
 # --- the whole schedule at one instant
@@ -67,16 +78,36 @@ class _Owner(NamedTuple):
     level: int
 
 
-def _owner(schedule: Schedule, tz: ZoneInfo, at: datetime) -> _Owner | None:
+class _View(NamedTuple):
+    """A schedule as one question sees it: its zone and overrides, each layer's
+    clock (which keeps the boundaries it has localized) and, per layer, the
+    owner each of its users makes (top layer first)."""
+
+    tz: ZoneInfo
+    overrides: tuple[Override, ...]
+    clocks: tuple[LayerClock, ...]
+    layers: tuple[tuple[LayerClock, tuple[_Owner, ...]], ...]
+
+
+def _view(schedule: Schedule) -> _View:
+    tz = zone(schedule.timezone)
+    clocks = tuple(LayerClock(layer, tz) for layer in schedule.layers)
+    owners = [tuple(_Owner(user, f"layer:{clock.layer.name}", level) for user in clock.users)
+              for level, clock in enumerate(clocks)]
+    return _View(tz, schedule.overrides, clocks, tuple(zip(clocks, owners))[::-1])
+
+
+def _owner(view: _View, at: datetime) -> _Owner | None:
     """Who is on call at `at`, or None."""
-    override = _override_at(schedule.overrides, at)
-    if override is not None:
-        return _Owner(override.user, "override", len(schedule.layers))
-    for level in range(len(schedule.layers) - 1, -1, -1):
-        layer = schedule.layers[level]
-        user = layer_user_at(layer, tz, at)
-        if user is not None:
-            return _Owner(user, f"layer:{layer.name}", level)
+    if view.overrides:
+        override = _override_at(view.overrides, at)
+        if override is not None:
+            return _Owner(override.user, "override", len(view.clocks))
+    for clock, owners in view.layers:  # _user_index, inlined: this runs once per candidate change
+        if owners:
+            shift = clock.shift_at(at)
+            if shift is not None and (not clock.restrict or in_restrict(clock.restrict, clock.tz, at)):
+                return owners[shift[0] % len(owners)]
     return None
 
 
@@ -95,51 +126,54 @@ def _override_edges(overrides: tuple[Override, ...], t: datetime, forward: bool)
     return sorted((x for x in edges if x <= t), reverse=True)
 
 
-def _changes(schedule: Schedule, tz: ZoneInfo, t: datetime, level: int, forward: bool) -> Iterator[datetime]:
+def _changes(view: _View, t: datetime, level: int, forward: bool) -> Iterator[datetime]:
     """Every instant where overrides or the layers from `level` up may change:
     after `t` ascending (forward), or at/before `t` descending. Layers below the
     current owner's cannot change who is on call while it stays, so they are
     left out: an old busy layer under a steady one costs nothing."""
-    streams: list = [_override_edges(schedule.overrides, t, forward)]
-    for layer in schedule.layers[level:]:
-        streams.append(handoffs(layer, tz, t, forward))
-        streams.extend(window_edges(r, tz, t, forward) for r in layer.restrict)
-    return heapq.merge(*streams, reverse=not forward)
+    streams: list = [_override_edges(view.overrides, t, forward)] if view.overrides else []
+    for clock in view.clocks[level:]:
+        streams.append(clock.handoffs(t, forward))
+        streams.extend(window_edges(r, view.tz, t, forward) for r in clock.restrict)
+    return streams[0] if len(streams) == 1 else heapq.merge(*streams, reverse=not forward)
 
 
 def _level(owner: _Owner | None) -> int:
     return 0 if owner is None else owner.level
 
 
-def _forward(
-    schedule: Schedule, tz: ZoneInfo, t: datetime, limit: datetime
-) -> Iterator[tuple[datetime, _Owner | None]]:
-    """(c, owner from c) for each instant t < c < limit at which the owner changes, in order."""
-    owner = _owner(schedule, tz, t)
+def _forward(view: _View, t: datetime, limit: datetime) -> Iterator[tuple[datetime, _Owner | None]]:
+    """(c, owner from c) for each instant t < c < limit at which the owner changes,
+    in order. The candidates stay one stream while the owner's level does."""
+    owner = _owner(view, t)
+    level = _level(owner)
+    changes = _changes(view, t, level, forward=True)
     while True:
-        for c in _changes(schedule, tz, t, _level(owner), forward=True):
+        for c in changes:
             if c >= limit:
                 return
-            now = _owner(schedule, tz, c)
-            if now != owner:
+            now = _owner(view, c)
+            if now == owner:
+                continue
+            yield c, now
+            owner = now
+            if _level(now) != level:
+                level = _level(now)
+                changes = _changes(view, c, level, forward=True)
                 break
         else:
             return
-        yield c, now
-        owner, t = now, c
 
 
-def _backward(
-    schedule: Schedule, tz: ZoneInfo, t: datetime, limit: datetime
-) -> Iterator[tuple[datetime, _Owner | None]]:
+def _backward(view: _View, t: datetime, limit: datetime) -> Iterator[tuple[datetime, _Owner | None]]:
     """(c, owner just before c) for each instant limit <= c <= t at which the owner
     changes, latest first."""
-    owner = _owner(schedule, tz, t)
+    owner = _owner(view, t)
     while True:
-        for c in _changes(schedule, tz, t, _level(owner), forward=False):
+        for c in _changes(view, t, _level(owner), forward=False):
             if c < limit:
                 return
-            before = _owner(schedule, tz, c - _TICK)
+            before = _owner(view, c - _TICK)
             if before != owner:
                 break
         else:
@@ -152,10 +186,10 @@ def _segments(schedule: Schedule, start: datetime, end: datetime) -> Iterator[tu
     """(owner or None, from, to) covering [start, end), one per final segment."""
     if start >= end:
         return
-    tz = zone(schedule.timezone)
-    owner, since = _owner(schedule, tz, start), start
-    for c, now in _forward(schedule, tz, start, end):
-        if not _same_segment(now, owner):
+    view = _view(schedule)
+    owner, since = _owner(view, start), start
+    for c, now in _forward(view, start, end):
+        if now is not owner and not _same_segment(now, owner):  # (`is`: a layer's owners are made once)
             yield owner, since, c
             since = c
         owner = now
@@ -169,13 +203,13 @@ def on_call(schedule: Schedule, at: datetime) -> Shift | None:
     """The final segment containing `at` (start <= at < end), or None when nobody
     is on call. Looks at most HORIZON each way for the segment's ends."""
     at = to_utc(at)
-    tz = zone(schedule.timezone)
-    owner = _owner(schedule, tz, at)
+    view = _view(schedule)
+    owner = _owner(view, at)
     if owner is None:
         return None
-    changes = _forward(schedule, tz, at, at + HORIZON)
+    changes = _forward(view, at, at + HORIZON)
     end = next((c for c, now in changes if not _same_segment(now, owner)), None)
-    changes = _backward(schedule, tz, at, at - HORIZON)
+    changes = _backward(view, at, at - HORIZON)
     start = next((c for c, before in changes if not _same_segment(before, owner)), at - HORIZON)
     return Shift(owner.user, start, end, owner.source)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import NamedTuple
 
 ROTATIONS = ("hourly", "daily", "weekly", "monthly")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -65,8 +66,11 @@ class Schedule:
     overrides: tuple[Override, ...] = ()
 
 
-@dataclass(frozen=True)
-class Shift:
+class Shift(NamedTuple):
+    """A stretch of time one user is on call from one source. A named tuple,
+    not a dataclass: a year of an hourly rotation makes 8,760 of them, and a
+    frozen dataclass costs three times as much to build."""
+
     user: str | None
     start: datetime  # aware UTC
     end: datetime | None  # aware UTC; None: no change within the search horizon
