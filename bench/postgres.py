@@ -63,16 +63,26 @@ def timed(argv: list[str], stdin: Path | None = None) -> tuple[float, bytes]:
 
 
 def together(argvs: list[list[str]]) -> tuple[float, list[bytes]]:
-    """Start every command at once; the wall time until the last one ends."""
-    began = time.perf_counter()
-    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()) for a in argvs]
-    outs = []
-    for p in procs:
-        out, err = p.communicate()
-        if p.returncode != 0:
-            raise RuntimeError(f"exited {p.returncode}: {err.decode()[-500:]}")
-        outs.append(out)
-    return time.perf_counter() - began, outs
+    """Start every command at once; the wall time until the last one ends.
+    Their output goes to files, not pipes: a pipe nobody reads while another
+    command is waited for fills up and stalls its writer (which would time
+    the pipe, not the command)."""
+    with tempfile.TemporaryDirectory(prefix="pager-together-") as folder:
+        files = [(open(Path(folder) / f"{i}.out", "w+b"), open(Path(folder) / f"{i}.err", "w+b"))
+                 for i in range(len(argvs))]
+        began = time.perf_counter()
+        procs = [subprocess.Popen(a, stdout=out, stderr=err, env=_env()) for a, (out, err) in zip(argvs, files)]
+        for p in procs:
+            p.wait()
+        elapsed = time.perf_counter() - began
+        outs = []
+        for p, (out, err) in zip(procs, files):
+            out.seek(0), err.seek(0)
+            if p.returncode != 0:
+                raise RuntimeError(f"exited {p.returncode}: {err.read().decode()[-500:]}")
+            outs.append(out.read())
+            out.close(), err.close()
+    return elapsed, outs
 
 
 class Engines:
