@@ -219,10 +219,11 @@ def _pg_metrics_database(engines: Engines, incidents: int) -> str:
                 for row in rows:
                     copy.write_row([row.get(c) for c in inc_cols])
             if pages:
-                cols = ", ".join(f'"{c}"' for c in page_cols)
+                given = [c for c in page_cols if c in pages[0]]  # the ids are the sequence's
+                cols = ", ".join(f'"{c}"' for c in given)
                 with conn.cursor().copy(f"COPY page ({cols}) FROM STDIN") as copy:
                     for row in pages:
-                        copy.write_row([row.get(c) for c in page_cols])
+                        copy.write_row([row.get(c) for c in given])
         conn.execute("SELECT setval(pg_get_serial_sequence('incident', 'id'), (SELECT max(id) FROM incident))")
         conn.execute("SELECT setval(pg_get_serial_sequence('page', 'id'), (SELECT max(id) FROM page))")
         conn.commit()
@@ -263,15 +264,17 @@ def main() -> None:
         engines = Engines(server, work)
         alerts = _alerts(work / "alerts.ndjson", alerts_n, alerts_n // 5)
         for engine in args.engines.split(","):
-            figures = []
-            if "ingest" in only:
-                figures += ingest(engines, engine, alerts, alerts_n)
-            if "escalate" in only:
-                figures += escalate(engines, engine, due, work)
-            if "metrics" in only:
-                figures += metrics(engines, engine, incidents)
-            for name, value in figures:
-                print(f"{name:<62} {value}", flush=True)
+            for part in ("ingest", "escalate", "metrics"):
+                if part not in only:
+                    continue
+                if part == "ingest":
+                    figures = ingest(engines, engine, alerts, alerts_n)
+                elif part == "escalate":
+                    figures = escalate(engines, engine, due, work)
+                else:
+                    figures = metrics(engines, engine, incidents)
+                for name, value in figures:  # each part's as soon as it is measured
+                    print(f"{name:<62} {value}", flush=True)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -165,8 +165,9 @@ def definitions(url: str) -> dict:
             out[f"table {table}"] = sorted(
                 (c["name"], str(c["type"]), c["nullable"], bool(c.get("primary_key"))) for c in inspector.get_columns(table))
             for index in inspector.get_indexes(table):
-                where = index.get("dialect_options", {}).get("postgresql_where")
-                out[f"index {index['name']}"] = (table, index["column_names"], bool(index["unique"]), where)
+                options = index.get("dialect_options", {})
+                out[f"index {index['name']}"] = (table, index["column_names"], bool(index["unique"]),
+                                                  options.get("postgresql_where"), options.get("postgresql_include"))
             for unique in inspector.get_unique_constraints(table):
                 out[f"unique {table} {unique['name']}"] = unique["column_names"]
             out[f"fks {table}"] = sorted(
