@@ -127,6 +127,7 @@ def trigger(db, now: datetime, service: str | None, title: str, severity: str, d
     if level is None:
         raise UsageError(f"unknown severity {severity!r}", hint="critical, error, warning or info")
     doc = _details(details)
+
     def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
         return outcome, IncidentView.of(outcome.incident)

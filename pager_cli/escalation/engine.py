@@ -380,7 +380,7 @@ def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: floa
     engine queues a waiting writer fairly instead of letting it poll. On
     SQLite (one writer) a piece reads up to `steps` due incidents and sleeps
     `pause` before the next, so that a waiting writer gets the lock."""
-    shared = getattr(db.dialect, "claims_share", False)
+    shared = db.dialect.claims_share
     rows = SHARED_ROWS if shared else steps
     if shared:
         seconds, pause = max(seconds, SHARED_SECONDS), 0.0
