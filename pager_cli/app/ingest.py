@@ -261,13 +261,11 @@ def apply_groups(db, now: datetime, groups: list[tuple[list[Alert], str | None]]
     def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         batches = [_unapplied(alerts) for alerts, _ in groups]
         for (alerts, fallback), batch in zip(groups, batches):
-            if any(a.error is None for a in alerts):
+            if session is not None and any(a.error is None for a in alerts):
                 _Apply(session, now, fallback, by, batch, set(), services).run(alerts)
         return batches
 
-    if not any(a.error is None for alerts, _ in groups for a in alerts):
-        return [_unapplied(alerts) for alerts, _ in groups]
-    return db.retried(work)
+    return db.retried(work) if any(a.error is None for alerts, _ in groups for a in alerts) else work(None)
 
 
 def _unapplied(alerts: list[Alert]) -> Batch:
