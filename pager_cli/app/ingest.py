@@ -240,7 +240,6 @@ def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None 
     stream: they are not repeated (the set grows with the new ones)."""
     if all(a.error is not None for a in alerts):
         return _unapplied(alerts)
-
     def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         batch, given = _unapplied(alerts), set() if warned is None else set(warned)
         _Apply(session, now, fallback, by, batch, given).run(alerts)
