@@ -62,17 +62,35 @@ def timed(argv: list[str], stdin: Path | None = None) -> tuple[float, bytes]:
     return elapsed, proc.stdout
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of the waited-for child processes so far (the server's is not in it)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def together(argvs: list[list[str]]) -> tuple[float, list[bytes]]:
-    """Start every command at once; the wall time until the last one ends."""
-    began = time.perf_counter()
-    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()) for a in argvs]
-    outs = []
-    for p in procs:
-        out, err = p.communicate()
-        if p.returncode != 0:
-            raise RuntimeError(f"exited {p.returncode}: {err.decode()[-500:]}")
-        outs.append(out)
-    return time.perf_counter() - began, outs
+    """Start every command at once; the wall time until the last one ends.
+    Their output goes to files, not pipes: a pipe nobody reads while another
+    command is waited for fills up and stalls its writer (which would time
+    the pipe, not the command)."""
+    with tempfile.TemporaryDirectory(prefix="pager-together-") as folder:
+        files = [(open(Path(folder) / f"{i}.out", "w+b"), open(Path(folder) / f"{i}.err", "w+b"))
+                 for i in range(len(argvs))]
+        began = time.perf_counter()
+        procs = [subprocess.Popen(a, stdout=out, stderr=err, env=_env()) for a, (out, err) in zip(argvs, files)]
+        for p in procs:
+            p.wait()
+        elapsed = time.perf_counter() - began
+        outs = []
+        for p, (out, err) in zip(procs, files):
+            out.seek(0), err.seek(0)
+            if p.returncode != 0:
+                raise RuntimeError(f"exited {p.returncode}: {err.read().decode()[-500:]}")
+            outs.append(out.read())
+            out.close(), err.close()
+    return elapsed, outs
 
 
 class Engines:
@@ -124,8 +142,12 @@ def escalate(engines: Engines, engine: str, due: int, work: Path) -> list[tuple]
     timed(pager(base, "--now", T0, "trigger", "-"), stdin=_alerts_distinct)
     one_db = engines.copy(engine, base, f"one_{engine}")
     three_db = engines.copy(engine, base, f"three_{engine}")
+    cpu0 = _children_cpu()
     one, out = timed(pager(one_db, "--now", DUE_AT, "--json", "escalate-check"))
-    three, outs = together([pager(three_db, "--now", DUE_AT, "--json", "escalate-check") for _ in range(3)])
+    cpu1 = _children_cpu()
+    with _LockWatch(engines.server if engine == "postgresql" else None) as watch:
+        three, outs = together([pager(three_db, "--now", DUE_AT, "--json", "escalate-check") for _ in range(3)])
+    cpu3 = _children_cpu()
     for text in (out, b"".join(outs)):
         events = [json.loads(line) for line in text.splitlines()]
         escalated = [e["incident"] for e in events if e["event"] == "escalated"]
@@ -134,7 +156,48 @@ def escalate(engines: Engines, engine: str, due: int, work: Path) -> list[tuple]
     return [(f"{engine}: escalate-check, {due:,} due, one checker (s)", round(one, 2)),
             (f"{engine}: escalate-check, {due:,} due, three at once (s)", round(three, 2)),
             (f"{engine}:   three / one", round(three / one, 2)),
-            (f"{engine}:   escalations each of the three did", "/".join(map(str, shares)))]
+            (f"{engine}:   checkers' CPU time, one / three together (s)", f"{cpu1 - cpu0:.1f} / {cpu3 - cpu1:.1f}"),
+            (f"{engine}:   escalations each of the three did", "/".join(map(str, shares))),
+            *([(f"{engine}:   three at once: checkers' time waiting for a lock (%)", watch.waiting())]
+              if engine == "postgresql" else [])]
+
+
+class _LockWatch:
+    """While the three checkers run: samples pg_stat_activity every 10 ms and
+    counts, of the samples of a pager connection inside a transaction, those
+    waiting for a lock (the write lock, a row): how much the checkers queued."""
+
+    def __init__(self, server: Server | None):
+        self.server, self.busy, self.locked = server, 0, 0
+
+    def __enter__(self) -> _LockWatch:
+        import threading
+
+        self.stop = threading.Event()
+        if self.server is not None:
+            self.thread = threading.Thread(target=self._sample, daemon=True)
+            self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.server.url("postgres"), autocommit=True) as conn:
+            while not self.stop.is_set():
+                for state, wait in conn.execute(
+                        "SELECT state, wait_event_type FROM pg_stat_activity WHERE application_name = 'pager' "
+                        "AND state IN ('active', 'idle in transaction')"):
+                    self.busy += 1
+                    self.locked += wait == "Lock"
+                time.sleep(0.01)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.server is not None:
+            self.thread.join()
+
+    def waiting(self) -> str:
+        return f"{100 * self.locked / max(1, self.busy):.1f} of {self.busy} samples"
 
 
 def _pg_metrics_database(engines: Engines, incidents: int) -> str:
@@ -156,10 +219,11 @@ def _pg_metrics_database(engines: Engines, incidents: int) -> str:
                 for row in rows:
                     copy.write_row([row.get(c) for c in inc_cols])
             if pages:
-                cols = ", ".join(f'"{c}"' for c in page_cols)
+                given = [c for c in page_cols if c in pages[0]]  # the ids are the sequence's
+                cols = ", ".join(f'"{c}"' for c in given)
                 with conn.cursor().copy(f"COPY page ({cols}) FROM STDIN") as copy:
                     for row in pages:
-                        copy.write_row([row.get(c) for c in page_cols])
+                        copy.write_row([row.get(c) for c in given])
         conn.execute("SELECT setval(pg_get_serial_sequence('incident', 'id'), (SELECT max(id) FROM incident))")
         conn.execute("SELECT setval(pg_get_serial_sequence('page', 'id'), (SELECT max(id) FROM page))")
         conn.commit()
@@ -200,15 +264,17 @@ def main() -> None:
         engines = Engines(server, work)
         alerts = _alerts(work / "alerts.ndjson", alerts_n, alerts_n // 5)
         for engine in args.engines.split(","):
-            figures = []
-            if "ingest" in only:
-                figures += ingest(engines, engine, alerts, alerts_n)
-            if "escalate" in only:
-                figures += escalate(engines, engine, due, work)
-            if "metrics" in only:
-                figures += metrics(engines, engine, incidents)
-            for name, value in figures:
-                print(f"{name:<62} {value}", flush=True)
+            for part in ("ingest", "escalate", "metrics"):
+                if part not in only:
+                    continue
+                if part == "ingest":
+                    figures = ingest(engines, engine, alerts, alerts_n)
+                elif part == "escalate":
+                    figures = escalate(engines, engine, due, work)
+                else:
+                    figures = metrics(engines, engine, incidents)
+                for name, value in figures:  # each part's as soon as it is measured
+                    print(f"{name:<62} {value}", flush=True)
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -127,9 +127,12 @@ def trigger(db, now: datetime, service: str | None, title: str, severity: str, d
     if level is None:
         raise UsageError(f"unknown severity {severity!r}", hint="critical, error, warning or info")
     doc = _details(details)
-    with db.write() as session:
+
+    def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
-        view = IncidentView.of(outcome.incident)
+        return outcome, IncidentView.of(outcome.incident)
+
+    outcome, view = db.retried(work)
     sent = send_due(db, now) if outcome.action == "created" else []
     warnings = list(outcome.warnings) + paged_nobody(outcome.events)
     return Triggered(outcome.action, view, warnings, _pages(outcome.events), sent)
@@ -181,14 +184,16 @@ def transition(db, now: datetime, action: str, targets: list[int | str], service
                 "escalate": incidents.escalate}[action]
     results, worst = [], 0
     for target in targets:
+        def work(session, target=target):  # noqa: ANN001, ANN202 - run again from the start on a conflict
+            if isinstance(target, str):
+                incident = incidents.find_by_key(session, target, service)
+            else:
+                incident = incidents.get(session, target)
+            outcome = function(session, now, incident, by)
+            return outcome, IncidentView.of(outcome.incident)
+
         try:
-            with db.write() as session:
-                if isinstance(target, str):
-                    incident = incidents.find_by_key(session, target, service)
-                else:
-                    incident = incidents.get(session, target)
-                outcome = function(session, now, incident, by)
-                view = IncidentView.of(outcome.incident)
+            outcome, view = db.retried(work)
         except PagerError as e:
             results.append(Transitioned(target, error=e))
             worst = max(worst, e.exit_code)
@@ -209,20 +214,26 @@ def snooze(db, now: datetime, incident_id: int, length: str, by: str) -> Inciden
     from ..timers.incidents import snooze as snooze_
 
     span = parse_duration(length)
-    with db.write() as session:
+
+    def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         incident = incidents.get(session, incident_id)
         snooze_(session, now, incident, span, by)
         return IncidentView.of(incident)
+
+    return db.retried(work)
 
 
 def note(db, now: datetime, incident_id: int, text: str, by: str) -> IncidentView:  # noqa: ANN001
     from ..incidents import lifecycle as incidents
 
     check_ids([incident_id])
-    with db.write() as session:
+
+    def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         incident = incidents.get(session, incident_id)
         incidents.add_note(session, now, incident, text, by)
         return IncidentView.of(incident)
+
+    return db.retried(work)
 
 
 LIST_CHUNK = 500  # rows read from the database at a time

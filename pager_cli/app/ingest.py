@@ -238,13 +238,14 @@ def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None 
     """Apply `alerts` in order in one write transaction; their outcomes, once
     committed. `warned` holds the routing warnings already given in the
     stream: they are not repeated (the set grows with the new ones)."""
-    results = [Result(a.record, a.line, "error", None, None, a.error, a.warnings) for a in alerts]
-    batch = Batch(results, [])
     if all(a.error is not None for a in alerts):
-        return batch
-    given = set() if warned is None else set(warned)
-    with db.write() as session:
+        return _unapplied(alerts)
+    def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
+        batch, given = _unapplied(alerts), set() if warned is None else set(warned)
         _Apply(session, now, fallback, by, batch, given).run(alerts)
+        return batch, given
+
+    batch, given = db.retried(work)
     if warned is not None:
         warned |= given  # only once the batch is committed
     return batch
@@ -256,15 +257,19 @@ def apply_groups(db, now: datetime, groups: list[tuple[list[Alert], str | None]]
     in ONE write transaction, each group as `apply_batch` would: `serve`'s
     group commit. `services`: the service rows (`catalog.services`) when the
     caller holds them already. The batches, once committed."""
-    batches = [Batch([Result(a.record, a.line, "error", None, None, a.error, a.warnings) for a in alerts], [])
-               for alerts, _ in groups]
-    todo = [(alerts, fallback, batch) for (alerts, fallback), batch in zip(groups, batches)
-            if any(a.error is None for a in alerts)]
-    if todo:
-        with db.write() as session:
-            for alerts, fallback, batch in todo:
+    def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
+        batches = [_unapplied(alerts) for alerts, _ in groups]
+        for (alerts, fallback), batch in zip(groups, batches):
+            if session is not None and any(a.error is None for a in alerts):
                 _Apply(session, now, fallback, by, batch, set(), services).run(alerts)
-    return batches
+        return batches
+
+    return db.retried(work) if any(a.error is None for alerts, _ in groups for a in alerts) else work(None)
+
+
+def _unapplied(alerts: list[Alert]) -> Batch:
+    """The batch of `alerts` before it is applied: each an error until `_Apply` says otherwise."""
+    return Batch([Result(a.record, a.line, "error", None, None, a.error, a.warnings) for a in alerts], [])
 
 
 class _New:

@@ -93,8 +93,7 @@ def _stamp(db, now: datetime) -> None:  # noqa: ANN001 - a Database
     pager_escalate_check_last_run_timestamp_seconds)."""
     from ..store.stamps import stamp_tick
 
-    with db.write() as session:
-        stamp_tick(session, now)
+    db.retried(lambda session: stamp_tick(session, now))
 
 
 def tick(db, clock: Callable[[], datetime]) -> Tick:  # noqa: ANN001

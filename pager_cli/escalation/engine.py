@@ -216,9 +216,18 @@ def _wake(session: Session, incident: m.Incident, at: datetime) -> list[Event]:
 def service_policy(session: Session, service: str) -> catalog.Policy | None:
     """The escalation policy `service` names now (None: no service, no policy,
     or a policy without levels)."""
+    known = session.info.get(_POLICIES)
+    if known is not None and service in known:
+        return known[service]
     svc = catalog.find_service(session, service)
     policy = catalog.policy(session, svc.escalation_policy) if svc is not None else None
-    return policy if policy is not None and policy.levels else None
+    policy = policy if policy is not None and policy.levels else None
+    if known is not None:
+        known[service] = policy
+    return policy
+
+
+_POLICIES = "pager_service_policies"  # session.info key: service → policy, read once per escalate-check piece
 
 
 def follow(session: Session, incident: m.Incident, at: datetime) -> tuple[catalog.Policy | None, list[Event]]:
@@ -351,6 +360,9 @@ def advance(session: Session, incident: m.Incident, now: datetime, budget: Budge
 PIECE_STEPS = 200  # steps in one write transaction of escalate-check, at most
 PIECE_SECONDS = 0.04  # and about this long stepping (writing them at the commit comes on top)
 PAUSE = 0.05  # seconds between two pieces: a writer waiting for the lock (SQLite polls at most every 0.1 s) gets it
+# where claims run side by side (PostgreSQL): the incidents one piece claims, and about how long it steps them
+SHARED_ROWS = 16
+SHARED_SECONDS = 0.1
 
 
 def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: float = PIECE_SECONDS,  # noqa: ANN001
@@ -359,12 +371,25 @@ def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: floa
     transactions (a `Budget` each). Yields each piece's events right after it
     commits; nothing is kept across pieces, so a long catch-up runs in flat
     memory and an `ack` from elsewhere lands between two pieces and stops
-    that incident's steps."""
+    that incident's steps.
+
+    Where the engine runs claims side by side (PostgreSQL, `claims_share`),
+    several checkers share the due work: a piece locks only the few
+    incidents it steps (FOR UPDATE SKIP LOCKED: the next checker takes the
+    next ones), and pieces follow each other without a pause, since the
+    engine queues a waiting writer fairly instead of letting it poll. On
+    SQLite (one writer) a piece reads up to `steps` due incidents and sleeps
+    `pause` before the next, so that a waiting writer gets the lock."""
+    shared = db.dialect.claims_share
+    rows = SHARED_ROWS if shared else steps
+    if shared:
+        seconds, pause = max(seconds, SHARED_SECONDS), 0.0
     while True:
         def piece(session: Session) -> tuple[list[Event], list[int], Budget]:
             budget = Budget(steps, seconds)
+            session.info[_POLICIES] = {}  # the config cannot change within the piece's transaction
             with set_wise(session):
-                ids = due_ids(session, now, steps, claim=True)
+                ids = due_ids(session, now, rows, claim=True)
                 loaded = {i.id: i for i in session.exec(select(m.Incident).where(col(m.Incident.id).in_(ids)))}
                 events: list[Event] = []
                 for incident_id in ids:  # the longest due first
@@ -376,9 +401,10 @@ def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: floa
         # beside other checkers, each on the rows it claimed; run again if the engine gave up on a conflict
         events, ids, budget = db.retried(piece, "claim")
         yield events
-        if not budget.spent and len(ids) < steps:
+        if not budget.spent and len(ids) < rows:
             return
-        time.sleep(pause)
+        if pause:
+            time.sleep(pause)
 
 
 STEP_KINDS = ("escalated", "exhausted")  # timeline entries that are escalation steps

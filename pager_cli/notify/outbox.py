@@ -284,8 +284,7 @@ def _send(db: Any, now: datetime, claimed: list[Claimed], deadline_s: float, par
     if not claimed:
         return []
     results = send_many([c.job for c in claimed], deadline_s=deadline_s, parallel=parallel)
-    with db.write() as session:
-        return [record(session, now, c.id, result) for c, result in zip(claimed, results)]
+    return db.retried(lambda session: [record(session, now, c.id, result) for c, result in zip(claimed, results)])
 
 
 def run(db: Any, now: datetime, deadline_s: float = DEFAULT_DEADLINE, parallel: int = DEFAULT_PARALLEL,
@@ -296,11 +295,10 @@ def run(db: Any, now: datetime, deadline_s: float = DEFAULT_DEADLINE, parallel: 
     that expired or was attempted; `any(o.problem for o in outcomes)` is the
     exit status 1 of `escalate-check`."""
     began = time.monotonic()
-    with db.write() as session:
-        outcomes = expire_claims(session, now)
+    # each write is run again from the start if the engine gave up on it for a conflict (never shown)
+    outcomes = db.retried(lambda session: expire_claims(session, now))
     while (left := deadline_s - (time.monotonic() - began)) > 0:
-        with db.write() as session:
-            claimed = claim(session, now, limit, left)
+        claimed = db.retried(lambda session: claim(session, now, limit, left))  # noqa: B023 - called at once
         if not claimed:
             break
         outcomes += _send(db, now, claimed, left, parallel)

@@ -27,6 +27,9 @@ class Dialect(Protocol):
     name: str
     # whether `bulk` may hand compiled SQL and rows in stored form to the driver itself
     raw_bulk: bool
+    # whether `claim` transactions run side by side (rows locked FOR UPDATE SKIP
+    # LOCKED divide the work) and a waiting writer is queued fairly, needing no pause
+    claims_share: bool
 
     def url(self, location: str) -> tuple[str, str]:
         """(SQLAlchemy URL, the location as messages show it) for --db / PAGER_DB,

@@ -54,6 +54,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("007_timers", _step("timers")),
     ("009_exports", _step("exports")),
     ("010_alert_state", _step("alert_state")),
+    ("011_metrics_index_holds_the_id", _step("metrics_index_holds_the_id")),
 ]
 
 LATEST = len(MIGRATIONS)

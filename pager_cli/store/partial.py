@@ -25,8 +25,12 @@ def partial_index(name: str, *columns, where, unique: bool = False, engine: str 
 
 
 def declare(tables: Iterable[sa.Table], engine: str) -> None:
-    """Declare the clause of every partial index of `tables` for `engine` too."""
+    """Declare the clause of every partial index of `tables` for `engine` too,
+    and on PostgreSQL the columns an index carries besides its key
+    (`info["include"]`: the id, which SQLite's indexes hold as the rowid)."""
     for table in tables:
         for index in table.indexes:
             if "where" in index.info:
                 index.dialect_options[engine]["where"] = index.info["where"]
+            if "include" in index.info and engine == "postgresql":
+                index.dialect_options[engine]["include"] = index.info["include"]

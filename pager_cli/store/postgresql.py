@@ -33,6 +33,7 @@ _CONNECT_TIMEOUT = 10  # seconds
 class PostgreSQL:
     name = "postgresql"
     raw_bulk = False  # rows go through SQLAlchemy (instants as timestamptz)
+    claims_share = True  # claims hold the write lock shared; rows FOR UPDATE SKIP LOCKED divide the work
 
     def url(self, location: str) -> tuple[str, str]:
         try:

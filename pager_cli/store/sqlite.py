@@ -30,6 +30,7 @@ ANALYSIS_LIMIT = 200  # rows per index read by `analyze` (a few ms on any databa
 class SQLite:
     name = "sqlite"
     raw_bulk = True  # the driver takes rows as stored (text instants): see `bulk`
+    claims_share = False  # one writer: a claim is a write
 
     def url(self, location: str) -> tuple[str, str]:
         path = _path(location)

@@ -74,9 +74,10 @@ class Incident(Table, table=True):
         # the timers' due read: auto-resolve instants (at the earliest; see app.timers)
         partial_index("ix_incident_auto_resolve", "auto_resolve_at", where=_AUTO_RESOLVE_SQL),
         # metrics read a window of incidents from this index alone, one
-        # (service, status, severity) range of created_at at a time
+        # (service, status, severity) range of created_at at a time (on PostgreSQL the index
+        # carries the id too, as SQLite's rowid)
         Index("ix_incident_metrics", "service", "status", "severity", "created_at", "escalation_step", "ack_ms",
-              "resolve_ms"),
+              "resolve_ms", info={"include": ["id"]}),
     )
 
     id: int | None = Field(default=None, primary_key=True)
