@@ -11,8 +11,8 @@ then wakes the requests: an answer means committed, and a burst of N requests
 costs a few commits, not N. A database error (busy past the busy timeout)
 fails the whole batch: each of its requests learns it and may answer 503.
 
-Batches grow with the load. A request says it is coming (`arriving()`, from
-when its body is in until it is queued); when the queue is empty but requests
+Batches grow with the load. A request is counted as coming (`coming()`, from
+its request line until it is queued or answered); when the queue is empty but requests
 are coming, the writer waits for them, at most LINGER, before it commits. Idle,
 a request is committed at once (nothing else is coming); under load, the
 clients answered by one commit come back while it would begin the next, and
@@ -26,10 +26,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..alerts.record import Alert
 from ..errors import PagerError
@@ -38,6 +38,12 @@ from .ingest import SENDS, Batch, Result, apply_groups
 MAX_RECORDS = 2000  # records per transaction
 LINGER = 0.002  # seconds the writer may wait for requests still arriving before it commits
 ROUTING_TTL = 1.0  # seconds the configured services are trusted before they are read again
+
+
+def _held():  # noqa: ANN202 - a lock, taken: a one-shot signal cheaper than a threading.Event
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
 
 
 @dataclass(eq=False)
@@ -51,7 +57,7 @@ class Job:
     results: list[Result] = field(default_factory=list)
     rejected: str | None = None  # why the request was not admitted (the caller answers 4xx)
     error: PagerError | None = None  # the batch failed (the caller answers 503)
-    done: threading.Event = field(default_factory=threading.Event)
+    done: Any = field(default_factory=_held)  # released by the writer once the batch is committed (or failed)
 
 
 class Writer:
@@ -66,7 +72,7 @@ class Writer:
         self.on_commit = on_commit
         self.by = by
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._arriving = 0  # requests between `arriving()` and their submit
+        self._arriving = 0  # requests between `coming()` and their submit or answer
         self._lock = threading.Lock()
         self._mine = threading.local()  # whether this thread's request is counted in _arriving
         self._routing: tuple[float, list, set[str], set[str]] | None = None  # (read at, rows, names, keys)
@@ -75,19 +81,18 @@ class Writer:
     def start(self) -> None:
         self._thread.start()
 
-    @contextmanager
-    def arriving(self) -> Iterator[None]:
-        """Around the reading of a request that will `submit` (or not): while it
-        is counted, the writer may wait for it before committing."""
-        with self._lock:
-            self._arriving += 1
-        self._mine.counted = True
-        try:
-            yield
-        finally:
-            self._arrived()
+    def coming(self) -> None:
+        """A request began to arrive on this thread (its request line is in);
+        until it is queued (`submit`) or answered (`settled`), the writer may
+        wait for it before committing."""
+        if not getattr(self._mine, "counted", False):
+            self._mine.counted = True
+            with self._lock:
+                self._arriving += 1
 
-    def _arrived(self) -> None:
+    def settled(self) -> None:
+        """This thread's request will not be queued (any more): it was, or it
+        was answered without it."""
         if getattr(self._mine, "counted", False):
             self._mine.counted = False
             with self._lock:
@@ -96,8 +101,8 @@ class Writer:
     def submit(self, job: Job) -> Job:
         """Queue `job` and wait until its batch is committed (or failed)."""
         self._queue.put(job)
-        self._arrived()  # after the put: the writer never sees it neither coming nor queued
-        job.done.wait()
+        self.settled()  # after the put: the writer never sees it neither coming nor queued
+        job.done.acquire()  # until the writer releases it
         return job
 
     def stop(self) -> None:
@@ -145,7 +150,7 @@ class Writer:
                     job.error = PagerError(f"internal error ({type(e).__name__})")
             finally:
                 for job in jobs:
-                    job.done.set()
+                    job.done.release()
             if batch is not None:
                 try:
                     self.on_commit(batch, any(r.action in SENDS for r in batch.results))

@@ -80,18 +80,17 @@ def _pagerduty(ctx: Context, request: Request, problems: Callable[[Any, str | No
     checks it (`problems`), read as stdin reads it, committed, then
     `accepted(alert)`; a 400 for an event that can never be accepted, a 503
     when the database is busy."""
-    with ctx.writer.arriving():
-        document, problem = _document(request.body)
-        if problem is not None:
-            return pagerduty.invalid([problem])
-        errors = problems(document, request.headers.get("X-Routing-Key"))
-        if errors:
-            return pagerduty.invalid(errors)
-        alerts = _numbered(list(records_of(document)))
-        if len(alerts) != 1 or alerts[0].error is not None or (alerts[0].action == "change") != change:
-            return pagerduty.invalid([alerts[0].error if alerts and alerts[0].error
-                                      else "not a change event" if change else "not an event"])
-        job = ctx.writer.submit(Job(alerts, routing_key=True))
+    document, problem = _document(request.body)
+    if problem is not None:
+        return pagerduty.invalid([problem])
+    errors = problems(document, request.headers.get("X-Routing-Key"))
+    if errors:
+        return pagerduty.invalid(errors)
+    alerts = _numbered(list(records_of(document)))
+    if len(alerts) != 1 or alerts[0].error is not None or (alerts[0].action == "change") != change:
+        return pagerduty.invalid([alerts[0].error if alerts and alerts[0].error
+                                  else "not a change event" if change else "not an event"])
+    job = ctx.writer.submit(Job(alerts, routing_key=True))
     if job.rejected:
         return pagerduty.invalid([f"{job.rejected}: no service has this routing_key"])
     if job.error:
@@ -115,13 +114,12 @@ def alertmanager(ctx: Context, request: Request) -> Response:
     """POST /alertmanager/{service}: an Alertmanager (4) or Grafana (1) webhook body."""
     from ..alerts import alertmanager as am_format
 
-    with ctx.writer.arriving():
-        document, problem = _document(request.body)
-        if problem is None and not (isinstance(document, dict) and am_format.matches(document)):
-            problem = "not an Alertmanager or Grafana webhook body (version 4 or 1, with alerts[])"
-        if problem is not None:
-            return json_response(400, {"error": problem})
-        return _ingest(ctx, _numbered(list(records_of(document))), request.params["service"], as_lines=False)
+    document, problem = _document(request.body)
+    if problem is None and not (isinstance(document, dict) and am_format.matches(document)):
+        problem = "not an Alertmanager or Grafana webhook body (version 4 or 1, with alerts[])"
+    if problem is not None:
+        return json_response(400, {"error": problem})
+    return _ingest(ctx, _numbered(list(records_of(document))), request.params["service"], as_lines=False)
 
 
 def events(ctx: Context, request: Request) -> Response:
@@ -129,9 +127,8 @@ def events(ctx: Context, request: Request) -> Response:
     from ..alerts.stream import read_alerts
 
     service = request.params["service"]
-    with ctx.writer.arriving():
-        alerts = list(read_alerts(io.BytesIO(request.body), "auto", service))
-        return _ingest(ctx, alerts, service, as_lines=True)
+    alerts = list(read_alerts(io.BytesIO(request.body), "auto", service))
+    return _ingest(ctx, alerts, service, as_lines=True)
 
 
 def _ingest(ctx: Context, alerts: list, service: str, as_lines: bool) -> Response:

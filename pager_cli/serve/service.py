@@ -113,7 +113,7 @@ def run(db, clock: Callable[[], datetime], options: Options, hooks: Hooks) -> No
 
     writer = Writer(db, clock, committed, by="serve")
     server = Server((options.host, options.port), Dispatch(Context(db, clock, writer, options.token, ticker.kick)),
-                    options.read_timeout, hooks.say)
+                    options.read_timeout, hooks.say, arrivals=writer)
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in host else host
     writer.start()
