@@ -16,6 +16,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from urllib.parse import unquote
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,8 +234,6 @@ class Dispatch:
         self.table = [(route, _compile(route.pattern)) for route in (routes or ROUTES)]
 
     def __call__(self, request: Request) -> Response:
-        from urllib.parse import unquote
-
         allowed = []
         for route, regex in self.table:
             found = regex.match(request.path)
