@@ -12,8 +12,9 @@ costs a few commits, not N. A database error (busy past the busy timeout)
 fails the whole batch: each of its requests learns it and may answer 503.
 
 Batches grow with the load. A request is counted as coming (`coming()`, from
-its request line until it is queued or answered); when the queue is empty but requests
-are coming, the writer waits for them, at most LINGER, before it commits. Idle,
+its request line until it is queued or answered); when the queue is empty but
+requests are coming, the writer waits for them, at most LINGER, before it
+commits. Idle,
 a request is committed at once (nothing else is coming); under load, the
 clients answered by one commit come back while it would begin the next, and
 one commit takes them all instead of a few: a commit's fixed cost (begin,
@@ -99,7 +100,8 @@ class Writer:
                 self._arriving -= 1
 
     def submit(self, job: Job) -> Job:
-        """Queue `job` and wait until its batch is committed (or failed)."""
+        """Queue `job` and wait until its batch is committed (or failed). In a
+        request counted as coming (`coming()`), it is no longer counted once queued."""
         self._queue.put(job)
         self.settled()  # after the put: the writer never sees it neither coming nor queued
         job.done.acquire()  # until the writer releases it
