@@ -305,13 +305,14 @@ class _Apply:
     def __init__(self, session, now: datetime, fallback: str | None, by: str | None, batch: Batch,  # noqa: ANN001
                  warned: set[str], services: list[Row] | None = None):
         self.session = session
+        self.connection = session.connection()  # the transaction's (begun now: SQLite takes the write lock)
         self.services = services
         self.warned = warned
         self.now = now
         self.fallback = fallback
         self.by = by
         self.batch = batch
-        self.stamp = bulk.stored(session.get_bind(), _INCIDENT.c.last_alert_at, now)  # once for every row
+        self.stamp = bulk.stored(self.connection, _INCIDENT.c.last_alert_at, now)  # once for every row
         self.counts: dict = {}  # incident id (or _New) → alerts added
         self.entries: list[tuple] = []  # (incident id or _New, kind, text) of the alerts' timeline entries
         self.raised: dict = {}  # incident id (or _New) → the severity it is raised to
@@ -398,7 +399,7 @@ class _Apply:
     def find_open(self, wanted: dict[str, set[str]]) -> dict[tuple[str, str], list]:
         """The open incidents of those keys: (service, key) → [id, status, severity]."""
         found: dict[tuple[str, str], list] = {}
-        connection = self.session.connection()
+        connection = self.connection
         for name, keys in wanted.items():
             keys = list(keys)
             for start in range(0, len(keys), _KEYS_PER_SELECT):
@@ -454,10 +455,10 @@ class _Apply:
         self.open_new()
         self.write_alerts()
         query = select(_INCIDENT.c.id).where(_INCIDENT.c.service == service, m.is_open()).order_by(_INCIDENT.c.id)
-        ids = self.session.connection().execute(query).scalars().all()
+        ids = self.connection.execute(query).scalars().all()
         if ids:
             rows = [(incident_id, self.stamp, "change", None, text) for incident_id in ids]
-            bulk.executemany(self.session.connection(), _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
+            bulk.executemany(self.connection, _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
         result.action = "ignored"
 
     def open_new(self) -> None:
@@ -483,17 +484,17 @@ class _Apply:
         stamp = self.stamp
         if self.counts:
             rows = [(n, stamp, ref.id if ref.__class__ is _New else ref) for ref, n in self.counts.items()]
-            bulk.executemany(self.session.connection(), _ADD_ALERTS, _ADD_ALERTS_COLUMNS, rows)
+            bulk.executemany(self.connection, _ADD_ALERTS, _ADD_ALERTS_COLUMNS, rows)
             self.counts.clear()
         if self.entries:
             rows = [(ref.id if ref.__class__ is _New else ref, stamp, kind, None, text)
                     for ref, kind, text in self.entries]
-            bulk.executemany(self.session.connection(), _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
+            bulk.executemany(self.connection, _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)
             self.entries.clear()
         self.alerts.flush()
         if self.raised:
             rows = [(severity, ref.id if ref.__class__ is _New else ref) for ref, severity in self.raised.items()]
-            bulk.executemany(self.session.connection(), _RAISE, _RAISE_COLUMNS, rows)
+            bulk.executemany(self.connection, _RAISE, _RAISE_COLUMNS, rows)
             self.raised.clear()
             self.session.expire_all()  # the incidents loaded so far hold the old severity
 

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -79,10 +80,12 @@ class Handler(BaseHTTPRequestHandler):
             super().handle_one_request()
         finally:
             self.server.idle(self, False)
+            self.server.arrivals.settled()
         if self.server.stopping:
             self.close_connection = True
 
     def parse_request(self) -> bool:
+        self.server.arrivals.coming()
         self.server.idle(self, False)
         return super().parse_request()
 
@@ -157,8 +160,12 @@ class Handler(BaseHTTPRequestHandler):
         if close or self.server.stopping:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        self.wfile.write(response.body)
+        if self.request_version == "HTTP/0.9":  # no head to join the body to
+            self.end_headers()
+            self.wfile.write(response.body)
+            return
+        self._headers_buffer += (b"\r\n", response.body)
+        self.flush_headers()  # head and body in one write: one segment for a small answer
 
     def log_request(self, code="-", size="-") -> None:  # noqa: ANN001
         pass  # no access log: at thousands of requests a second it would be the bottleneck
@@ -173,6 +180,24 @@ class Handler(BaseHTTPRequestHandler):
         self.server.log(f"{self.client_address[0]}: {what}")
 
 
+class Arrivals(Protocol):
+    """Told when a request begins to arrive on a connection thread (`coming`)
+    and when it is answered (`settled`): the group-commit writer waits for
+    requests still arriving before it commits."""
+
+    def coming(self) -> None: ...
+
+    def settled(self) -> None: ...
+
+
+class _Nobody:
+    def coming(self) -> None:
+        pass
+
+    def settled(self) -> None:
+        pass
+
+
 class Server(ThreadingHTTPServer):
     """Tracks its connections, so a stop can close the idle ones and wait for
     the busy ones."""
@@ -182,7 +207,7 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], dispatch: Callable[[Request], Response], read_timeout: float,
-                 log: Callable[[str], None]):
+                 log: Callable[[str], None], arrivals: Arrivals | None = None):
         import ipaddress
 
         try:
@@ -191,6 +216,7 @@ class Server(ThreadingHTTPServer):
         except ValueError:
             pass
         self.dispatch = dispatch
+        self.arrivals = arrivals or _Nobody()
         self.read_timeout = read_timeout
         self.log = log
         self.stopping = False

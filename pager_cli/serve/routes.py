@@ -16,6 +16,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from urllib.parse import unquote
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from ..alerts.documents import records_of
 from ..alerts.json_strict import json_error_reason, limits_problem, loads_strict
 from ..alerts.record import bad_record
 from ..app.group_commit import Job
+from ..errors import NotFound, PagerError
 from . import pagerduty
 from .pages import ack_page
 from .wire import Request, Response, json_response
@@ -51,10 +53,6 @@ def _unavailable(error: Exception) -> Response:
     return json_response(503, {"error": "the database is busy or unavailable; retry"}, [("Retry-After", RETRY_AFTER)])
 
 
-def _submit(ctx: Context, job: Job) -> Job:
-    return ctx.writer.submit(job)
-
-
 def _document(body: bytes) -> tuple[Any, str | None]:
     """The parsed JSON of a body, or the reason it is not usable JSON."""
     try:
@@ -77,46 +75,40 @@ def _numbered(alerts: list) -> list:
 # --- endpoints ---------------------------------------------------------------
 
 
-def enqueue(ctx: Context, request: Request) -> Response:
-    """POST /v2/enqueue: PagerDuty Events API v2."""
+def _pagerduty(ctx: Context, request: Request, problems: Callable[[Any, str | None], list[str]], change: bool,
+               accepted: Callable[[Any], Response]) -> Response:
+    """One PagerDuty event (a change event when `change`): checked as PagerDuty
+    checks it (`problems`), read as stdin reads it, committed, then
+    `accepted(alert)`; a 400 for an event that can never be accepted, a 503
+    when the database is busy."""
     document, problem = _document(request.body)
     if problem is not None:
         return pagerduty.invalid([problem])
-    errors = pagerduty.problems(document, request.headers.get("X-Routing-Key"))
+    errors = problems(document, request.headers.get("X-Routing-Key"))
     if errors:
         return pagerduty.invalid(errors)
     alerts = _numbered(list(records_of(document)))
-    if len(alerts) != 1 or alerts[0].error is not None or alerts[0].action == "change":
-        return pagerduty.invalid([alerts[0].error if alerts and alerts[0].error else "not an event"])
-    job = _submit(ctx, Job(alerts, routing_key=True))
+    if len(alerts) != 1 or alerts[0].error is not None or (alerts[0].action == "change") != change:
+        return pagerduty.invalid([alerts[0].error if alerts and alerts[0].error
+                                  else "not a change event" if change else "not an event"])
+    job = ctx.writer.submit(Job(alerts, routing_key=True))
     if job.rejected:
         return pagerduty.invalid([f"{job.rejected}: no service has this routing_key"])
     if job.error:
         return _unavailable(job.error)
     if job.results[0].action == "error":
         return pagerduty.invalid([job.results[0].error or "the event could not be routed"])
-    return pagerduty.accepted(alerts[0].dedup_key)
+    return accepted(alerts[0])
+
+
+def enqueue(ctx: Context, request: Request) -> Response:
+    """POST /v2/enqueue: PagerDuty Events API v2."""
+    return _pagerduty(ctx, request, pagerduty.problems, False, lambda alert: pagerduty.accepted(alert.dedup_key))
 
 
 def change_enqueue(ctx: Context, request: Request) -> Response:
     """POST /v2/change/enqueue: a PagerDuty change event, timeline context only."""
-    document, problem = _document(request.body)
-    if problem is not None:
-        return pagerduty.invalid([problem])
-    errors = pagerduty.change_problems(document, request.headers.get("X-Routing-Key"))
-    if errors:
-        return pagerduty.invalid(errors)
-    alerts = _numbered(list(records_of(document)))
-    if len(alerts) != 1 or alerts[0].error is not None or alerts[0].action != "change":
-        return pagerduty.invalid([alerts[0].error if alerts and alerts[0].error else "not a change event"])
-    job = _submit(ctx, Job(alerts, routing_key=True))
-    if job.rejected:
-        return pagerduty.invalid([f"{job.rejected}: no service has this routing_key"])
-    if job.error:
-        return _unavailable(job.error)
-    if job.results[0].action == "error":
-        return pagerduty.invalid([job.results[0].error or "the event could not be routed"])
-    return pagerduty.change_accepted()
+    return _pagerduty(ctx, request, pagerduty.change_problems, True, lambda alert: pagerduty.change_accepted())
 
 
 def alertmanager(ctx: Context, request: Request) -> Response:
@@ -144,7 +136,7 @@ def _ingest(ctx: Context, alerts: list, service: str, as_lines: bool) -> Respons
     if not alerts:
         alerts = [bad_record(1, "the body holds no record")]
         alerts[0].record = 1
-    job = _submit(ctx, Job(alerts, service=service))
+    job = ctx.writer.submit(Job(alerts, service=service))
     if job.rejected:
         return json_response(404, {"error": job.rejected})
     if job.error:
@@ -167,7 +159,6 @@ def healthz(ctx: Context, request: Request) -> Response:
 def ack_link(ctx: Context, request: Request) -> Response:
     """GET /ack/{token}: a page with one button; POST /ack/{token}: acknowledge."""
     from ..app import serve as app
-    from ..errors import PagerError
 
     token = request.params["token"]
     try:
@@ -179,7 +170,7 @@ def ack_link(ctx: Context, request: Request) -> Response:
         return ack_page(410 if e.expired else 403, None, str(e))
     except PagerError as e:
         if e.exit_code == 1:
-            return _unavailable(e)
+            raise  # a busy database: 503, by the dispatch
         return ack_page(409, None, e.message)
     if done.error is not None:
         return ack_page(409, found, done.error.message)
@@ -187,30 +178,11 @@ def ack_link(ctx: Context, request: Request) -> Response:
     return ack_page(200, found, done.message or f"Incident #{found.incident} acknowledged as {found.user}.")
 
 
-def _not_found(e: Exception) -> Response | None:
-    """A 404 for a NotFound (unknown heartbeat, schedule, user), a 503 for a
-    runtime failure (busy database), None for anything else."""
-    from ..errors import NotFound, PagerError
-
-    if isinstance(e, NotFound):
-        return json_response(404, {"error": e.message})
-    if isinstance(e, PagerError) and e.exit_code == 1:
-        return _unavailable(e)
-    return None
-
-
 def heartbeat(ctx: Context, request: Request) -> Response:
     """POST /heartbeat/{name}: a ping (PRODUCT.md §12), as `pager heartbeat NAME`."""
     from ..app.heartbeats import ping
-    from ..errors import PagerError
 
-    try:
-        pinged = ping(ctx.db, ctx.clock, request.params["name"])
-    except PagerError as e:
-        answer = _not_found(e)
-        if answer is None:
-            raise
-        return answer
+    pinged = ping(ctx.db, ctx.clock, request.params["name"])
     return json_response(200, {"status": "ok", **pinged.to_json()})
 
 
@@ -220,16 +192,9 @@ def ical(ctx: Context, request: Request) -> Response:
     from urllib.parse import parse_qs
 
     from ..app.exports import ical_feed
-    from ..errors import PagerError
 
     user = parse_qs(request.query).get("user", [None])[0]
-    try:
-        body = ical_feed(ctx.db, ctx.clock, request.params["schedule"], user=user)
-    except PagerError as e:
-        answer = _not_found(e)
-        if answer is None:
-            raise
-        return answer
+    body = ical_feed(ctx.db, ctx.clock, request.params["schedule"], user=user)
     return Response(200, body, "text/calendar; charset=utf-8")
 
 
@@ -259,15 +224,16 @@ def _compile(pattern: str) -> re.Pattern:
 
 
 class Dispatch:
-    """Request → route → endpoint, with the Bearer token check."""
+    """Request → route → endpoint, with the Bearer token check. What an
+    endpoint raises is answered here, alike for all: a NotFound (an unknown
+    heartbeat, schedule, user) is 404, a runtime PagerError (a busy database)
+    503 with Retry-After; anything else is a bug (500, by the server)."""
 
     def __init__(self, ctx: Context, routes: list[Route] | None = None):
         self.ctx = ctx
         self.table = [(route, _compile(route.pattern)) for route in (routes or ROUTES)]
 
     def __call__(self, request: Request) -> Response:
-        from urllib.parse import unquote
-
         allowed = []
         for route, regex in self.table:
             found = regex.match(request.path)
@@ -280,7 +246,14 @@ class Dispatch:
                 return json_response(401, {"error": "a valid Bearer token is required"},
                                      [("WWW-Authenticate", 'Bearer realm="pager"')])
             request.params = {k: unquote(v) for k, v in found.groupdict().items()}
-            return route.endpoint(self.ctx, request)
+            try:
+                return route.endpoint(self.ctx, request)
+            except NotFound as e:
+                return json_response(404, {"error": e.message})
+            except PagerError as e:
+                if e.exit_code != 1:
+                    raise
+                return _unavailable(e)
         if allowed:
             return json_response(405, {"error": "method not allowed"}, [("Allow", ", ".join(sorted(set(allowed))))])
         return json_response(404, {"error": "no such endpoint"})

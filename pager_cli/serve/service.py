@@ -27,6 +27,7 @@ from .routes import Context, Dispatch
 
 
 STATISTICS_EVERY = 15.0  # seconds between refreshes of the planner's statistics (a few ms each)
+STATISTICS_FIRST = 1.0  # seconds to the first refresh after the start; the gap doubles up to STATISTICS_EVERY
 
 
 @dataclass
@@ -82,15 +83,20 @@ class _Ticker:
     def _run(self) -> None:
         from ..app.serve import refresh_statistics
 
+        # statistics at the start, then 1, 2, 4, 8 s later and every 15 s: a
+        # server started on an empty database fills it fastest at first, and
+        # statistics of an empty table steer SQLite's look-up of open keys to
+        # a scan of every open incident of the service
         due = statistics_due = time.monotonic()
+        gap = STATISTICS_FIRST
         while not self.stopping:
             if time.monotonic() >= statistics_due:
                 self._guard("statistics", lambda: refresh_statistics(self.db))
-                statistics_due = time.monotonic() + STATISTICS_EVERY
+                statistics_due, gap = time.monotonic() + gap, min(gap * 2, STATISTICS_EVERY)
             if time.monotonic() >= due:
                 self._guard("tick", self.hooks.on_tick)
                 due = time.monotonic() + self.every
-            if self.kicked.wait(max(0.0, due - time.monotonic())) and not self.stopping:
+            if self.kicked.wait(max(0.0, min(due, statistics_due) - time.monotonic())) and not self.stopping:
                 self.kicked.clear()
                 self._guard("sending", self._send_due)
 
@@ -107,7 +113,7 @@ def run(db, clock: Callable[[], datetime], options: Options, hooks: Hooks) -> No
 
     writer = Writer(db, clock, committed, by="serve")
     server = Server((options.host, options.port), Dispatch(Context(db, clock, writer, options.token, ticker.kick)),
-                    options.read_timeout, hooks.say)
+                    options.read_timeout, hooks.say, arrivals=writer)
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in host else host
     writer.start()

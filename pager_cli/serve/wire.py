@@ -25,5 +25,8 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # made once: json.dumps with options makes one a call
+
+
 def json_response(status: int, value: Any, headers: list | None = None) -> Response:
-    return Response(status, json.dumps(value, ensure_ascii=False).encode("utf-8"), headers=headers or [])
+    return Response(status, _ENCODE(value).encode("utf-8"), headers=headers or [])

@@ -3,17 +3,21 @@
 Engine-neutral to call: `stored` gives a value in the form the rows of
 `executemany` carry, `executemany` runs one statement for many rows, and
 `rows_in` one SELECT whose IN list is bound to a list. Where the dialect allows
-it (`Dialect.raw_bulk`: SQLite), each statement is compiled once and handed to
-the driver as text with rows already in their stored form: SQLAlchemy's
-processing of each row would cost more than the database's work. Elsewhere they
-are plain SQLAlchemy Core executions of the same statements.
+it (`Dialect.raw_bulk`: SQLite), each statement is compiled once and run on
+the driver's own cursor (of the transaction's connection) with rows already in
+their stored form: SQLAlchemy's processing of each row, and its execution
+context around each statement, would cost more than the database's work (a
+`serve` commit of a few events is a handful of such statements). A driver
+error is raised as SQLAlchemy would raise it (`DBAPIError`), so it is
+translated as any other. Elsewhere they are plain SQLAlchemy Core executions
+of the same statements.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Executable
 
@@ -49,7 +53,7 @@ def executemany(connection: Connection, statement: Executable, columns: tuple[st
             rows = [tuple(row[i] for i in order) for row in rows]
     else:
         rows = [dict(zip(columns, row)) for row in rows]
-    connection.exec_driver_sql(compiled.string, rows)
+    _driver(connection, "executemany", compiled.string, rows)
 
 
 def rows_in(connection: Connection, statement: Executable, fixed: dict[str, Any], listed: str,
@@ -66,13 +70,30 @@ def rows_in(connection: Connection, statement: Executable, fixed: dict[str, Any]
     params = (*fixed.values(), *values)
     sql = _EXPANDED.get(key)
     if sql is not None:
-        return connection.exec_driver_sql(sql, params).all()
+        return _driver(connection, "execute", sql, params)
     expanded = compiled.construct_expanded_state({**fixed, listed: values})
     if expanded.positiontup is None:  # a driver with named parameters
         return connection.exec_driver_sql(expanded.statement, expanded.parameters).all()
     if expanded.positional_parameters == params:  # the order the cached text expects
         _EXPANDED[key] = expanded.statement
-    return connection.exec_driver_sql(expanded.statement, expanded.positional_parameters).all()
+    return _driver(connection, "execute", expanded.statement, expanded.positional_parameters)
+
+
+def _driver(connection: Connection, method: str, sql: str, params: Any) -> list:
+    """`sql` run by the driver's cursor `method` on the transaction's
+    connection (begun, as SQLAlchemy begins it); the rows it returns. A driver
+    error becomes the DBAPIError SQLAlchemy would raise."""
+    if not connection.in_transaction():
+        connection.begin()  # as an execute would autobegin it (SQLite: BEGIN IMMEDIATE)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        getattr(cursor, method)(sql, params)
+        return cursor.fetchall() if cursor.description is not None else []
+    except connection.dialect.loaded_dbapi.Error as e:
+        raise exc.DBAPIError.instance(sql, params, e, connection.dialect.loaded_dbapi.Error,
+                                      dialect=connection.dialect) from e
+    finally:
+        cursor.close()
 
 
 def _compiled(connection: Connection, statement: Executable, columns: tuple[str, ...] | None = None):  # noqa: ANN202

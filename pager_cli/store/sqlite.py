@@ -57,7 +57,15 @@ class SQLite:
     def begin(self, conn: Connection, mode: str) -> None:
         # A read-then-write in a deferred transaction fails with "database is
         # locked" under concurrency, whatever the timeout: writes lock at once.
-        conn.exec_driver_sql("BEGIN" if mode == "read" else "BEGIN IMMEDIATE")
+        # Sent on the driver's connection (SQLAlchemy's execution of it cost
+        # more than the statement, at every transaction); a driver error is
+        # raised as SQLAlchemy raises one, so it is translated as any other.
+        sql = "BEGIN" if mode == "read" else "BEGIN IMMEDIATE"
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            conn.connection.dbapi_connection.execute(sql)
+        except dbapi.Error as e:
+            raise exc.DBAPIError.instance(sql, (), e, dbapi.Error, dialect=conn.dialect) from e
 
     def analyze(self, conn: Connection) -> None:
         """Refresh the planner's statistics (sqlite_stat1), reading at most

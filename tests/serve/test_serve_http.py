@@ -194,6 +194,9 @@ def test_a_database_busy_past_the_timeout_is_503_with_retry_after(cli, tmp_path,
         try:
             status, headers, data = server.request("POST", "/v2/enqueue", json.dumps(TRIGGER), token=None)
             assert status == 503 and headers["Retry-After"] == "5"
+            # every endpoint that writes answers alike (the dispatch maps a busy database)
+            status, headers, data = server.request("POST", "/heartbeat/nosuch", b"")
+            assert status == 503 and headers["Retry-After"] == "5", data
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
