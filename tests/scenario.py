@@ -3,7 +3,7 @@ when, and how each policy escalates, can be worked out by hand. Its services
 cover what the tests need — routing keys of the real senders' bodies
 (tests/fixtures/real), `dedup: service`, `require_ack_before_resolve`, a
 night-only schedule, fast policies for the process races, a service without a
-policy — and `scenario_yaml` adds alice's command contact and the `serve:`
+policy — and `scenario_yaml` adds a command contact and the `serve:`
 section for the tests that need them.
 
 On 2026-11-23 (the day most tests replay) `primary` is alice's from 09:00 UTC,
@@ -97,8 +97,6 @@ services:
 """
 
 _HOOK = """\
-  alice:
-    name: Alice Adams
     contacts:
       hook: {command: [sh, -c, "cat >> \\"$HOOK_FILE\\"; echo >> \\"$HOOK_FILE\\""]}
     notify:
@@ -112,11 +110,13 @@ serve:
 
 
 def scenario_yaml(*, hook: bool = False, serve: bool = False) -> str:
-    """The scenario, with alice's `hook` contact (each delivery appended to
-    $HOOK_FILE) and the `serve:` section (token from $PAGER_SERVE_TOKEN)."""
+    """The scenario, with a `hook` contact for alice and bob, who take turns in
+    `primary` (each delivery appended to $HOOK_FILE), and the `serve:` section
+    (token from $PAGER_SERVE_TOKEN)."""
     text = SCENARIO_YAML
     if hook:
-        text = text.replace("  alice: {name: Alice Adams}\n", _HOOK)
+        for user, name in (("alice", "Alice Adams"), ("bob", "Bob Brown")):
+            text = text.replace(f"  {user}: {{name: {name}}}\n", f"  {user}:\n    name: {name}\n{_HOOK}")
     return text + (_SERVE if serve else "")
 
 

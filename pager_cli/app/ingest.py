@@ -10,11 +10,10 @@ committed into the database a batch at a time.
 - at `close()`, with whatever is left.
 
 A batch is one write transaction (BEGIN IMMEDIATE) holding database work only:
-its records were read before it began, so concurrent writers (other streams,
-`escalate-check`) wait milliseconds for the lock, never for the input. The
-batch's outcomes and the pages it decided reach `on_commit` after the commit,
-so nothing is reported before it is durable: a crash loses at most the batch
-in flight, never a record already reported.
+its records were read before it began, so concurrent writers wait milliseconds
+for the lock, never for the input. The batch's outcomes and the pages it
+decided reach `on_commit` after the commit: a crash loses at most the batch in
+flight, never a record already reported.
 
 Within a batch, records apply in stream order:
 

@@ -18,8 +18,8 @@ from serve_kit import CONFIG, KEY, TOKEN, hook_file, start  # noqa: F401 - fixtu
 
 GROUPED_KEY = "9999999999999999999999999999999a"
 SHOP_KEY = "e93facc04764012d7bfb002500d5d1a6"
-MIXED_CONFIG = CONFIG.replace(
-    "serve:\n", f"  grouped: {{escalation_policy: main, dedup: service, routing_key: {GROUPED_KEY}}}\nserve:\n")
+MIXED_CONFIG = CONFIG.replace(  # the scenario's `grouped` (dedup: service) with a routing key
+    "  grouped:\n    escalation_policy: main\n", f"  grouped:\n    escalation_policy: main\n    routing_key: {GROUPED_KEY}\n")
 
 
 def _trigger(key: str, summary: str, severity: str = "warning", routing: str = KEY) -> dict:
