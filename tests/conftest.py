@@ -99,7 +99,14 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
     kept = [item for item in items if "pager_engine" not in item.fixturenames or engine(item) in ENGINES]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-        items[:] = kept
+    # the longest tests first, so that with -n no worker is left running one of them alone at the end
+    items[:] = sorted(kept, key=lambda item: not item.nodeid.startswith(LONGEST))
+
+
+# the test files whose tests run longest (a minute of real processes, some of them)
+LONGEST = ("tests/test_readme.py::test_every", "tests/reliability/test_crash_recovery.py",
+           "tests/test_postgres_machines.py", "tests/reliability/test_load_contention.py",
+           "tests/serve/test_serve_alertmanager.py")
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def test_a_huge_shift_length_is_a_located_config_problem(template, tmp_path, com
     db = copy_db(template, tmp_path / "pager.db")
     before = config_dump(db)
     config = tmp_path / "huge.yaml"
-    text = CONFIG_YAML.replace("        rotation: daily\n", f"        rotation: daily\n        shift_length: {length}\n")
+    text = CONFIG_YAML.replace("        rotation: daily\n", f"        rotation: daily\n        shift_length: {length}\n", 1)
     assert text != CONFIG_YAML
     config.write_text(text)
     line = text.splitlines().index(f"        shift_length: {length}") + 1
