@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -133,6 +133,36 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
         else:
             lo = mid
     return hi
+
+
+def localize_each(walls: Iterable[datetime], tz: ZoneInfo) -> Iterator[datetime]:
+    """`localize(wall, tz)` for each of `walls` (naive, increasing), in turn,
+    with the same answers for less work. The instant is the wall minus its
+    first occurrence's offset (for a wall with the same offset as the one
+    before it: that one's instant plus the step between them); it stands when
+    the zone's offset at that instant is the same (not in a gap), read with
+    `fromutc` alone, without `astimezone`. A wall in a gap, or one with a
+    tzinfo or fold=1, goes through `localize`."""
+    utcoffset, fromutc, zone_epoch = tz.utcoffset, tz.fromutc, _NAIVE_EPOCH.replace(tzinfo=tz)
+    last = last_offset = instant = as_zone = None  # the previous wall, its offset, its instant twice
+    for wall in walls:
+        offset = utcoffset(wall)
+        if offset == last_offset and wall.tzinfo is None and not wall.fold:
+            step = wall - last
+            instant, as_zone = instant + step, as_zone + step
+        elif wall.tzinfo is None and not wall.fold:
+            since = wall - offset - _NAIVE_EPOCH
+            instant, as_zone = _EPOCH + since, zone_epoch + since  # as_zone: the UTC fields, labelled tz
+        else:
+            offset = None
+        # fromutc's local time minus the UTC fields (same tzinfo: a plain difference) is
+        # the offset at the instant: equal to `offset`, the instant shows `wall`
+        if offset is not None and fromutc(as_zone) - as_zone == offset:
+            last, last_offset = wall, offset
+            yield instant
+        else:
+            last = last_offset = None
+            yield localize(wall, tz)
 
 
 def to_utc(value: datetime) -> datetime:

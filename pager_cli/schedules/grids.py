@@ -39,16 +39,17 @@ import math
 from bisect import bisect_right
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from ..errors import UsageError
-from ..times import localize
+from ..times import localize, localize_each
 from .types import ROTATIONS, Layer
 
 if TYPE_CHECKING:  # dateutil is imported where a handoffs rule is first laid out
     from dateutil.rrule import rrule
 
+T = TypeVar("T")
 _CLOCK_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
 _WEEK_SECONDS = 7 * 86400
 # With these frequencies and only these parts, a rule's occurrences repeat every
@@ -96,6 +97,34 @@ class _PeriodicGrid:
         except OverflowError:
             return None
 
+    def walls(self, k: int) -> Iterator[datetime]:
+        """Boundary k, then each one after it, in order (adding the period, not
+        multiplying it for each)."""
+        if k <= 0:
+            yield self.start
+            k = 1
+        if not self.first:
+            return
+        n, i = divmod(k - self.lead, len(self.first))
+        left = None if self.last is None else self.last - k + 1
+        try:
+            if left is None and len(self.first) == 1:  # a plain rotation
+                wall, period = self.first[0] + n * self.period, self.period
+                while True:
+                    yield wall
+                    wall += period
+            span = n * self.period
+            while True:
+                for wall in self.first[i:]:
+                    if left is not None:
+                        if left <= 0:
+                            return
+                        left -= 1
+                    yield wall + span
+                i, span = 0, span + self.period
+        except OverflowError:
+            return
+
 
 class _MonthlyGrid:
     """Boundaries every `months` calendar months, the day clamped to the month."""
@@ -121,6 +150,9 @@ class _MonthlyGrid:
             return None
         day = min(self.start.day, calendar.monthrange(year, month0 + 1)[1])
         return self.start.replace(year=year, month=month0 + 1, day=day)
+
+    def walls(self, k: int) -> Iterator[datetime]:
+        return _walls(self, k)
 
 
 class _ListedGrid:
@@ -149,6 +181,17 @@ class _ListedGrid:
         while len(self.known) <= k and self._more():
             pass
         return self.known[k] if 0 <= k < len(self.known) else None
+
+    def walls(self, k: int) -> Iterator[datetime]:
+        return _walls(self, k)
+
+
+def _walls(grid: _MonthlyGrid | _ListedGrid, k: int) -> Iterator[datetime]:
+    """Boundary k (0 at the least), then each one after it, in order."""
+    k = max(k, 0)
+    while (wall := grid.boundary(k)) is not None:
+        yield wall
+        k += 1
 
 
 def _rule_parts(text: str) -> dict[str, str]:
@@ -296,6 +339,38 @@ class LayerClock:
             k, begin = k + 1, end
             end = self.instant(k + 1)
         return k, begin, end
+
+    def user_changes(self, t: datetime, holders: Sequence[T]) -> Iterator[tuple[datetime, T]]:
+        """(instant, holders[i]) at each instant after `t` at which the layer's
+        user changes, in order, where users[i] holds the shift on call from
+        that instant (of several that start there, the last; the others last
+        no time). Walks the boundaries once each, without keeping them."""
+        users = self.users
+        if not users:
+            return
+        n, single = len(users), len(set(users)) == 1
+        shift = self.shift_at(t)
+        if shift is None:
+            k, user = -1, None
+        elif single:
+            return
+        else:
+            k, user = shift[0], users[shift[0] % n]
+        instants = localize_each(self.grid.walls(k + 1), self.tz)
+        begin = next(instants, None)
+        if begin is None:
+            return
+        for following in instants:
+            k += 1
+            if following != begin and users[k % n] != user:
+                yield begin, holders[k % n]
+                if single:  # its first shift: nothing changes after it
+                    return
+                user = users[k % n]
+            begin = following
+        k += 1
+        if users[k % n] != user:  # the last shift runs on for good
+            yield begin, holders[k % n]
 
     def handoffs(self, t: datetime, forward: bool) -> Iterator[datetime]:
         """The layer's start and the shift starts where its user changes: after `t`
