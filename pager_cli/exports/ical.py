@@ -22,7 +22,7 @@ why the rest of each event is written from a template.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from icalendar import Calendar
 from icalendar.parser import Contentline, Parameters
@@ -30,7 +30,7 @@ from icalendar.prop import vDuration, vText
 
 from ..schedules.oncall import final_shifts, on_call
 from ..schedules.types import Schedule, Shift
-from ..times import to_utc
+from ..times import UTC, to_utc
 
 PRODID = "-//pager//on-call schedule//EN"
 _TICK = timedelta(microseconds=1)
@@ -88,19 +88,27 @@ def calendar(schedule: Schedule, shifts: list[Shift], now: datetime, alarm: time
     head, tail = cal.to_ical().rsplit(b"END:VCALENDAR", 1)
     stamp = f"DTSTAMP:{_utc_text(to_utc(now))}\r\n"
     trigger = _line("TRIGGER", vDuration(-alarm)) if alarm is not None else ""
-    # (the UID's key without the start, what precedes DTSTART's value, what follows DTEND's) per (user, source)
-    people: dict[tuple[str | None, str], tuple[bytes, str, str]] = {}
-    instants = _InstantTexts()  # a shift's end is the next one's start
+    # per user: (source, the UID's key without the start, what precedes DTSTART's value,
+    # what follows DTEND's); a user with shifts from several sources has each in `others`
+    people: dict[str | None, tuple[str, bytes, str, str]] = {}
+    others: dict[tuple[str | None, str], tuple[str, bytes, str, str]] = {}
+    texts = _InstantTexts().texts
     sha256 = hashlib.sha256
     out = [head.decode()]
+    until = until_texts = None  # a shift's end is mostly the next one's start
     for user, start, end, source in shifts:
-        person = people.get((user, source))
-        if person is None:
-            person = people[user, source] = (_uid_key(schedule.name, user, ""), f"@pager\r\n{stamp}DTSTART:",
-                                             f"\r\n{_named_lines(schedule.name, user, source, trigger)}END:VEVENT\r\n")
-        begin, until = instants[start], instants[end]
-        out += ("BEGIN:VEVENT\r\nUID:", sha256(person[0] + begin[1]).hexdigest()[:32], person[1], begin[0],
-                "\r\nDTEND:", until[0], person[2])
+        person = people.get(user)
+        if person is None or person[0] is not source:
+            person = others.get((user, source))
+            if person is None:
+                named = _named_lines(schedule.name, user, source, trigger)
+                person = others[user, source] = (source, _uid_key(schedule.name, user, ""),
+                                                 f"@pager\r\n{stamp}DTSTART:", f"\r\n{named}END:VEVENT\r\n")
+                people.setdefault(user, person)
+        begin = until_texts if start is until else texts(start)
+        until, until_texts = end, texts(end)
+        out += ("BEGIN:VEVENT\r\nUID:", sha256(person[1] + begin[1]).hexdigest()[:32], person[2], begin[0],
+                "\r\nDTEND:", until_texts[0], person[3])
     out.append("END:VCALENDAR" + tail.decode())
     return "".join(out).encode()
 
@@ -124,27 +132,29 @@ def _line(name: str, value: object) -> str:
     return Contentline.from_parts(name, Parameters(), value).to_ical().decode() + "\r\n"
 
 
-class _InstantTexts(dict):
-    """instant → (its RFC 5545 text, its ISO form as the UID has it), each made
-    once, the date's part once a day: `20261207T090000Z`, `2026-12-07T09:00:00+00:00`."""
+class _InstantTexts:
+    """An instant's two texts, its RFC 5545 form (to the second, as icalendar
+    writes it) and its ISO form as the UID has it: `20261207T090000Z`,
+    `2026-12-07T09:00:00+00:00`. The date's part is made once a day, the
+    time of day's once each."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.days: dict[date, tuple[str, bytes]] = {}
+        self.days: dict[int, tuple[str, bytes]] = {}
+        self.clocks: dict[time, tuple[str, bytes]] = {}
 
-    def __missing__(self, instant: datetime) -> tuple[str, bytes]:
-        utc = to_utc(instant)
-        if utc.microsecond:
-            texts = _utc_text(utc), utc.isoformat().encode()
-        else:
-            day = self.days.get(utc.date())
-            if day is None:
-                fields = (utc.year, utc.month, utc.day)
-                day = self.days[utc.date()] = ("%04d%02d%02dT" % fields, b"%04d-%02d-%02dT" % fields)
-            clock = (utc.hour, utc.minute, utc.second)
-            texts = day[0] + "%02d%02d%02dZ" % clock, day[1] + b"%02d:%02d:%02d+00:00" % clock  # = isoformat()
-        self[instant] = texts
-        return texts
+    def texts(self, instant: datetime) -> tuple[str, bytes]:
+        if instant.tzinfo is not UTC:
+            instant = to_utc(instant)
+        day = self.days.get(instant.toordinal())
+        if day is None:
+            fields = (instant.year, instant.month, instant.day)
+            day = self.days[instant.toordinal()] = ("%04d%02d%02dT" % fields, b"%04d-%02d-%02dT" % fields)
+        clock = self.clocks.get(instant.time())
+        if clock is None:
+            at = instant.time()
+            clock = self.clocks[at] = ("%02d%02d%02dZ" % (at.hour, at.minute, at.second),
+                                       at.isoformat().encode() + b"+00:00")  # as datetime.isoformat() ends
+        return day[0] + clock[0], day[1] + clock[1]
 
 
 def _utc_text(instant: datetime) -> str:
