@@ -24,7 +24,6 @@ commit that holds the event.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -72,9 +71,20 @@ class Writer:
         self.clock = clock
         self.on_commit = on_commit
         self.by = by
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._arriving = 0  # requests between `coming()` and their submit or answer
+        self._held = db.hold()  # the writer's connection, kept from batch to batch
+        # Under _lock: the queued jobs and their records, the requests arriving
+        # (between `coming()` and their submit or answer), whether stopping, and
+        # what the writer sleeps until, if it does: "job" (one is queued) or
+        # "arrivals" (none is arriving any more, or the batch is full). The
+        # thread that makes it so wakes it (releases _wake): one wake a batch,
+        # not one a request.
         self._lock = threading.Lock()
+        self._jobs: list[Job] = []
+        self._records = 0
+        self._arriving = 0
+        self._stopping = False
+        self._asleep: str | None = None
+        self._wake = _held()
         self._mine = threading.local()  # whether this thread's request is counted in _arriving
         self._routing: tuple[float, list, set[str], set[str]] | None = None  # (read at, rows, names, keys)
         self._thread = threading.Thread(target=self._run, name="pager-writer", daemon=True)
@@ -98,49 +108,95 @@ class Writer:
             self._mine.counted = False
             with self._lock:
                 self._arriving -= 1
+                wake = self._wakes()
+            if wake:
+                self._wake.release()
 
     def submit(self, job: Job) -> Job:
         """Queue `job` and wait until its batch is committed (or failed). In a
         request counted as coming (`coming()`), it is no longer counted once queued."""
-        self._queue.put(job)
-        self.settled()  # after the put: the writer never sees it neither coming nor queued
+        counted = getattr(self._mine, "counted", False)
+        self._mine.counted = False
+        with self._lock:  # queued and no longer arriving at once: the writer never sees it as neither
+            self._jobs.append(job)
+            self._records += len(job.alerts)
+            if counted:
+                self._arriving -= 1
+            wake = self._wakes()
+        if wake:
+            self._wake.release()
         job.done.acquire()  # until the writer releases it
         return job
 
     def stop(self) -> None:
         """Finish what is queued, then end the thread."""
-        self._queue.put(None)
+        with self._lock:
+            self._stopping = True
+            wake = self._wakes()
+        if wake:
+            self._wake.release()
         self._thread.join()
 
-    def _take(self, first: Job) -> tuple[list[Job], bool]:
-        """`first`, what is queued, and what is still arriving (LINGER at most)."""
-        jobs, count, deadline = [first], len(first.alerts), 0.0
-        while count < MAX_RECORDS:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                if self._arriving <= 0:
-                    break
-                deadline = deadline or time.monotonic() + LINGER
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    job = self._queue.get(timeout=left)
-                except queue.Empty:
-                    break
-            if job is None:
-                return jobs, True
-            jobs.append(job)
-            count += len(job.alerts)
-        return jobs, False
+    def _wakes(self) -> bool:
+        """Under _lock: whether the sleeping writer is to be woken now (it is
+        then no longer counted as asleep)."""
+        if self._asleep is None:
+            return False
+        if not self._stopping:
+            if self._asleep == "job" and not self._jobs:
+                return False
+            if self._asleep == "arrivals" and self._arriving > 0 and self._records < MAX_RECORDS:
+                return False
+        self._asleep = None
+        return True
+
+    def _next(self) -> list[Job] | None:
+        """The next batch: once a job is queued, it and every queued job, and
+        those still arriving (LINGER at most); None once stopped with nothing queued."""
+        deadline = None
+        while True:
+            with self._lock:
+                if self._jobs:
+                    if self._arriving <= 0 or self._records >= MAX_RECORDS or self._stopping:
+                        return self._taken()
+                    deadline = deadline or time.monotonic() + LINGER
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return self._taken()
+                    self._asleep = "arrivals"
+                elif self._stopping:
+                    return None
+                else:
+                    self._asleep, left = "job", -1
+            if not self._wake.acquire(timeout=left):
+                with self._lock:
+                    woken, self._asleep = self._asleep is None, None
+                if woken:  # woken as the time ran out: take that wake, so the next sleep waits
+                    self._wake.acquire()
+
+    def _taken(self) -> list[Job]:
+        """Under _lock: the queued jobs, up to MAX_RECORDS records (at least one)."""
+        count, taken = 0, 0
+        for job in self._jobs:
+            if count >= MAX_RECORDS:
+                break
+            count, taken = count + len(job.alerts), taken + 1
+        jobs = self._jobs[:taken]
+        del self._jobs[:taken]
+        self._records -= count
+        return jobs
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._held.close()
+
+    def _serve(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
+            jobs = self._next()
+            if jobs is None:
                 return
-            jobs, stop = self._take(first)
             batch = None
             try:
                 batch = self._apply(jobs)
@@ -158,8 +214,6 @@ class Writer:
                     self.on_commit(batch, any(r.action in SENDS for r in batch.results))
                 except Exception:  # noqa: S110 - reporting must not stop the writer
                     pass
-            if stop:
-                return
 
     def _services(self) -> tuple[list, set[str], set[str]]:
         """The services (rows, names, routing keys), read again after
@@ -183,7 +237,7 @@ class Writer:
         for job in admitted:
             groups.setdefault(job.service, []).append(job)
         plan = [(fallback, members) for fallback, members in groups.items()]
-        batches = apply_groups(self.db, self.clock(), [([a for j in members for a in j.alerts], fallback)
+        batches = apply_groups(self._held, self.clock(), [([a for j in members for a in j.alerts], fallback)
                                                        for fallback, members in plan], by=self.by, services=rows)
         out = Batch([], [])
         for (_, members), batch in zip(plan, batches):

@@ -21,6 +21,7 @@ from typing import Protocol
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from . import head
 from .wire import Request, Response, json_response
 
 MAX_BODY = 1024 * 1024
@@ -87,7 +88,7 @@ class Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         self.server.arrivals.coming()
         self.server.idle(self, False)
-        return super().parse_request()
+        return head.parse_request(self)  # the standard library's, without `email` for the header fields
 
     def do_GET(self) -> None:  # noqa: N802
         self._serve()
@@ -152,20 +153,23 @@ class Handler(BaseHTTPRequestHandler):
             return
 
     def _send(self, response: Response, close: bool = False) -> None:
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers:
-            self.send_header(name, value)
-        if close or self.server.stopping:
-            self.send_header("Connection", "close")
+        """The answer: status line, head and body in one write (one segment
+        for a small answer), the head made here in one string."""
+        close = close or self.server.stopping
+        if close:
             self.close_connection = True
-        if self.request_version == "HTTP/0.9":  # no head to join the body to
-            self.end_headers()
+        if self.request_version == "HTTP/0.9":  # no head
             self.wfile.write(response.body)
             return
-        self._headers_buffer += (b"\r\n", response.body)
-        self.flush_headers()  # head and body in one write: one segment for a small answer
+        status = response.status
+        phrase = self.responses[status][0] if status in self.responses else ""
+        text = (f"{self.protocol_version} {status} {phrase}\r\nServer: pager\r\nDate: {_date()}\r\n"
+                f"Content-Type: {response.content_type}\r\nContent-Length: {len(response.body)}\r\n")
+        for name, value in response.headers:
+            text += f"{name}: {value}\r\n"
+        if close:
+            text += "Connection: close\r\n"
+        self.wfile.write(text.encode("latin-1") + b"\r\n" + response.body)
 
     def log_request(self, code="-", size="-") -> None:  # noqa: ANN001
         pass  # no access log: at thousands of requests a second it would be the bottleneck
@@ -178,6 +182,20 @@ class Handler(BaseHTTPRequestHandler):
         else:
             what = format.split(":")[0].split("%")[0].strip() or "error"
         self.server.log(f"{self.client_address[0]}: {what}")
+
+
+_dated: tuple[int, str] = (0, "")
+
+
+def _date() -> str:
+    """The Date header's value, made once a second."""
+    global _dated
+    now = int(time.time())
+    if _dated[0] != now:
+        from email.utils import formatdate
+
+        _dated = (now, formatdate(now, usegmt=True))
+    return _dated[1]
 
 
 class Arrivals(Protocol):

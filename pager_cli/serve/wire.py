@@ -12,7 +12,7 @@ class Request:
     method: str
     path: str
     query: str
-    headers: Any  # an email.message.Message, as http.server gives it
+    headers: Any  # `head.Headers`: .get(name) in any case
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
 
