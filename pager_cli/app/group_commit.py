@@ -1,21 +1,25 @@
 """Group commit for `pager serve`: the records of concurrent requests,
 applied by one writer thread in one transaction per batch.
 
-A request hands its records to `Writer.submit` and waits. The writer takes
+A request hands its records to `Writer.submit` and waits, or to
+`Writer.enqueue` with what to do once they are committed (`serve` writes the
+answer of a PagerDuty event from the writer thread, so the connection's thread
+goes back to reading instead of waiting to be woken). The writer takes
 every request queued at that moment (up to MAX_RECORDS records), checks
 each against the services configured now (a PagerDuty routing key must be a
 service's `routing_key`; a `{service}` must exist), applies the admitted ones
 through the same code as `pager trigger -` (`ingest.apply_groups`, each
-request with its own fallback service) in ONE write transaction, and only
-then wakes the requests: an answer means committed, and a burst of N requests
-costs a few commits, not N. A database error (busy past the busy timeout)
-fails the whole batch: each of its requests learns it and may answer 503.
+request with its own fallback service) in ONE write transaction on the
+connection it keeps (`Database.hold`), and only then answers or wakes the
+requests: an answer means committed, and a burst of N requests costs a few
+commits, not N. A database error (busy past the busy timeout) fails the
+whole batch: each of its requests learns it and may answer 503.
 
 Batches grow with the load. A request is counted as coming (`coming()`, from
 its request line until it is queued or answered); when the queue is empty but
 requests are coming, the writer waits for them, at most LINGER, before it
-commits. Idle,
-a request is committed at once (nothing else is coming); under load, the
+commits; it is woken once, when the last of them is queued or answered (or
+the batch is full), not at each. Idle, a request is committed at once (nothing else is coming); under load, the
 clients answered by one commit come back while it would begin the next, and
 one commit takes them all instead of a few: a commit's fixed cost (begin,
 look-up, commit) is shared by more events, and the answer still follows the
@@ -58,6 +62,7 @@ class Job:
     rejected: str | None = None  # why the request was not admitted (the caller answers 4xx)
     error: PagerError | None = None  # the batch failed (the caller answers 503)
     done: Any = field(default_factory=_held)  # released by the writer once the batch is committed (or failed)
+    then: Callable[[Job], None] | None = None  # `enqueue`'s: called by the writer before it releases `done`
 
 
 class Writer:
@@ -85,6 +90,7 @@ class Writer:
         self._stopping = False
         self._asleep: str | None = None
         self._wake = _held()
+        self._analyze = False  # refresh the planner's statistics before the next batch
         self._mine = threading.local()  # whether this thread's request is counted in _arriving
         self._routing: tuple[float, list, set[str], set[str]] | None = None  # (read at, rows, names, keys)
         self._thread = threading.Thread(target=self._run, name="pager-writer", daemon=True)
@@ -115,6 +121,18 @@ class Writer:
     def submit(self, job: Job) -> Job:
         """Queue `job` and wait until its batch is committed (or failed). In a
         request counted as coming (`coming()`), it is no longer counted once queued."""
+        self._queue(job)
+        job.done.acquire()  # until the writer releases it
+        return job
+
+    def enqueue(self, job: Job, then: Callable[[Job], None]) -> None:
+        """Queue `job` without waiting: the writer calls `then(job)` once its
+        batch is committed (or failed), on the writer thread (so it must be
+        quick: `serve` writes the answer), then releases `job.done`."""
+        job.then = then
+        self._queue(job)
+
+    def _queue(self, job: Job) -> None:
         counted = getattr(self._mine, "counted", False)
         self._mine.counted = False
         with self._lock:  # queued and no longer arriving at once: the writer never sees it as neither
@@ -125,8 +143,11 @@ class Writer:
             wake = self._wakes()
         if wake:
             self._wake.release()
-        job.done.acquire()  # until the writer releases it
-        return job
+
+    def refresh_statistics(self) -> None:
+        """Refresh the planner's statistics, on the writer's connection (the
+        one whose look-ups need them: `Held.analyze`), before its next batch."""
+        self._analyze = True
 
     def stop(self) -> None:
         """Finish what is queued, then end the thread."""
@@ -199,6 +220,9 @@ class Writer:
                 return
             batch = None
             try:
+                if self._analyze:
+                    self._analyze = False
+                    self._refresh()
                 batch = self._apply(jobs)
             except PagerError as e:
                 for job in jobs:
@@ -208,12 +232,23 @@ class Writer:
                     job.error = PagerError(f"internal error ({type(e).__name__})")
             finally:
                 for job in jobs:
+                    if job.then is not None:
+                        try:
+                            job.then(job)
+                        except Exception:  # noqa: S110 - the caller's trouble must not stop the writer
+                            pass
                     job.done.release()
             if batch is not None:
                 try:
                     self.on_commit(batch, any(r.action in SENDS for r in batch.results))
                 except Exception:  # noqa: S110 - reporting must not stop the writer
                     pass
+
+    def _refresh(self) -> None:
+        try:
+            self._held.analyze()  # a few ms
+        except PagerError:  # noqa: S110 - the batch goes on; the next refresh tries again
+            pass
 
     def _services(self) -> tuple[list, set[str], set[str]]:
         """The services (rows, names, routing keys), read again after

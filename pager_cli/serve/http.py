@@ -7,6 +7,11 @@ line is in, the headers and the body must all arrive within `read_timeout`
 (one deadline for the whole request, not per read: a client sending a byte a
 second is cut off all the same). Bodies over MAX_BODY get 413, their bytes dropped unparsed. No log
 line shows a body, a header value, a token or a query string.
+
+An endpoint may answer later, from another thread (`Request.later`: the
+group-commit writer answers PagerDuty events once committed), while the
+connection's thread reads the next request; answers still go out in the
+order of their requests, and the connection closes only once the last is out.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from . import head
-from .wire import Request, Response, json_response
+from .wire import LATER, Request, Response, json_response
 
 MAX_BODY = 1024 * 1024
 DISCARD_LIMIT = 8 * MAX_BODY  # what a refused body may still send before the connection closes
@@ -90,6 +95,25 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self._reader = _DeadlineSocketReader(self.connection, self.server.read_timeout)
         self.rfile = io.BufferedReader(self._reader, 64 * 1024)
+        self._owing = False  # an answer is to be written by another thread (`_later`)
+        self._written = threading.Lock()  # released by `_later` once it has written that answer
+        self._written.acquire()
+
+    def finish(self) -> None:
+        self._settle()  # the answer owed is written before the connection closes
+        super().finish()
+
+    def _settle(self) -> None:
+        """Wait for the answer owed, if any, before the next request is
+        parsed and before the connection closes: answers go out in the order
+        of their requests, even from a client that sends the next one first."""
+        if self._owing:
+            self._written.acquire()
+            self._owing = False
+
+    def send_error(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        self._settle()  # (a request line too long is answered before it is parsed)
+        super().send_error(*args, **kwargs)
 
     def handle_one_request(self) -> None:
         self._reader.next_request()
@@ -105,6 +129,7 @@ class Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         self.server.arrivals.coming()
         self.server.idle(self, False)
+        self._settle()  # the last answer is out (a client that waits for it: at once)
         return head.parse_request(self)  # the standard library's, without `email` for the header fields
 
     def do_GET(self) -> None:  # noqa: N802
@@ -123,13 +148,36 @@ class Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         parts = urlsplit(self.path)
-        request = Request(self.command, parts.path, parts.query, self.headers, body)
+        keeps = not self.close_connection and not self.server.stopping and self.request_version != "HTTP/0.9"
+        request = Request(self.command, parts.path, parts.query, self.headers, body, later=self._later if keeps else None)
         try:
             response = self.server.dispatch(request)
         except Exception as e:  # a bug: never a traceback with a body in it
             self.server.log(f"{self.command} {parts.path}: internal error ({type(e).__name__})")
             response = json_response(500, {"error": "internal error"})
+        if response is LATER:  # `_later` writes it; meanwhile this thread reads the next request
+            self._owing = True
+            return
         self._send(response)
+
+    def _later(self, make: Callable[[], Response]) -> None:
+        """Write the answer `make()` gives, on the thread that calls this (once
+        per request handed `later`), while the connection's own thread may
+        already wait for the next request."""
+        try:
+            try:
+                response = make()
+            except Exception as e:  # a bug: never a traceback with a body in it
+                self.server.log(f"{self.command} {urlsplit(self.path).path}: internal error ({type(e).__name__})")
+                response = json_response(500, {"error": "internal error"})
+            self.wfile.write(self._encoded(response, False))
+        except OSError:  # the client is gone, or takes no answers: end the connection
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        finally:
+            self._written.release()
 
     def _body(self) -> bytes | None:
         """The request body; None when an answer was already sent."""
@@ -170,14 +218,20 @@ class Handler(BaseHTTPRequestHandler):
             return
 
     def _send(self, response: Response, close: bool = False) -> None:
-        """The answer: status line, head and body in one write (one segment
-        for a small answer), the head made here in one string."""
+        """Answer on this thread; `close`: the connection ends after it."""
         close = close or self.server.stopping
         if close:
             self.close_connection = True
+        try:
+            self.wfile.write(self._encoded(response, close))
+        except BlockingIOError:  # SO_SNDTIMEO ran out: the client reads no answers
+            raise TimeoutError("answer not taken") from None
+
+    def _encoded(self, response: Response, close: bool) -> bytes:
+        """Status line, head and body as one write (one segment for a small
+        answer), the head made in one string."""
         if self.request_version == "HTTP/0.9":  # no head
-            self.wfile.write(response.body)
-            return
+            return response.body
         status = response.status
         phrase = self.responses[status][0] if status in self.responses else ""
         text = (f"{self.protocol_version} {status} {phrase}\r\nServer: pager\r\nDate: {_date()}\r\n"
@@ -186,10 +240,7 @@ class Handler(BaseHTTPRequestHandler):
             text += f"{name}: {value}\r\n"
         if close:
             text += "Connection: close\r\n"
-        try:
-            self.wfile.write(text.encode("latin-1") + b"\r\n" + response.body)
-        except BlockingIOError:  # SO_SNDTIMEO ran out: the client reads no answers
-            raise TimeoutError("answer not taken") from None
+        return text.encode("latin-1") + b"\r\n" + response.body
 
     def log_request(self, code="-", size="-") -> None:  # noqa: ANN001
         pass  # no access log: at thousands of requests a second it would be the bottleneck

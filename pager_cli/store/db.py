@@ -283,6 +283,15 @@ class Held:
             self.close()
             raise
 
+    def analyze(self) -> None:
+        """`Database.analyze` on this connection. SQLite's planner keeps the
+        statistics a connection loaded (at its first statement, or its own
+        ANALYZE): another connection's refresh leaves a held one planning with
+        the old ones, those of an empty table when it was opened with the server."""
+        analyze = getattr(self.db.dialect, "analyze", None)
+        if analyze is not None:
+            self.retried(lambda tx: analyze(tx.connection))
+
     def close(self) -> None:
         """Give the connection back (what is not committed is rolled back)."""
         conn, self._conn = self._conn, None
