@@ -16,6 +16,7 @@ order of their requests, and the connection closes only once the last is out.
 
 from __future__ import annotations
 
+import functools
 import io
 import socket
 import struct
@@ -149,7 +150,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         parts = urlsplit(self.path)
         keeps = not self.close_connection and not self.server.stopping and self.request_version != "HTTP/0.9"
-        request = Request(self.command, parts.path, parts.query, self.headers, body, later=self._later if keeps else None)
+        later = functools.partial(self._later, f"{self.command} {parts.path}") if keeps else None
+        request = Request(self.command, parts.path, parts.query, self.headers, body, later=later)
         try:
             response = self.server.dispatch(request)
         except Exception as e:  # a bug: never a traceback with a body in it
@@ -160,17 +162,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send(response)
 
-    def _later(self, make: Callable[[], Response]) -> None:
-        """Write the answer `make()` gives, on the thread that calls this (once
-        per request handed `later`), while the connection's own thread may
-        already wait for the next request."""
+    def _later(self, what: str, make: Callable[[], Response]) -> None:
+        """Write the answer `make()` gives to the request `what` ("METHOD path"),
+        on the thread that calls this (once per request handed `later`), while
+        the connection's own thread may already wait for the next request. The
+        write never waits: a client whose socket cannot take a small answer at
+        once reads none of its answers (one is owed at a time), and is cut off."""
         try:
             try:
                 response = make()
             except Exception as e:  # a bug: never a traceback with a body in it
-                self.server.log(f"{self.command} {urlsplit(self.path).path}: internal error ({type(e).__name__})")
+                self.server.log(f"{what}: internal error ({type(e).__name__})")
                 response = json_response(500, {"error": "internal error"})
-            self.wfile.write(self._encoded(response, False))
+            data = self._encoded(response, False)
+            if self.connection.send(data, socket.MSG_DONTWAIT) != len(data):
+                raise BlockingIOError("the client takes no answers")
         except OSError:  # the client is gone, or takes no answers: end the connection
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
