@@ -1,21 +1,25 @@
 """Group commit for `pager serve`: the records of concurrent requests,
 applied by one writer thread in one transaction per batch.
 
-A request hands its records to `Writer.submit` and waits. The writer takes
+A request hands its records to `Writer.submit` and waits, or to
+`Writer.enqueue` with what to do once they are committed (`serve` writes the
+answer of a PagerDuty event from the writer thread, so the connection's thread
+goes back to reading instead of waiting to be woken). The writer takes
 every request queued at that moment (up to MAX_RECORDS records), checks
 each against the services configured now (a PagerDuty routing key must be a
 service's `routing_key`; a `{service}` must exist), applies the admitted ones
 through the same code as `pager trigger -` (`ingest.apply_groups`, each
-request with its own fallback service) in ONE write transaction, and only
-then wakes the requests: an answer means committed, and a burst of N requests
-costs a few commits, not N. A database error (busy past the busy timeout)
-fails the whole batch: each of its requests learns it and may answer 503.
+request with its own fallback service) in ONE write transaction on the
+connection it keeps (`Database.hold`), and only then answers or wakes the
+requests: an answer means committed, and a burst of N requests costs a few
+commits, not N. A database error (busy past the busy timeout) fails the
+whole batch: each of its requests learns it and may answer 503.
 
 Batches grow with the load. A request is counted as coming (`coming()`, from
 its request line until it is queued or answered); when the queue is empty but
 requests are coming, the writer waits for them, at most LINGER, before it
-commits. Idle,
-a request is committed at once (nothing else is coming); under load, the
+commits; it is woken once, when the last of them is queued or answered (or
+the batch is full), not at each. Idle, a request is committed at once (nothing else is coming); under load, the
 clients answered by one commit come back while it would begin the next, and
 one commit takes them all instead of a few: a commit's fixed cost (begin,
 look-up, commit) is shared by more events, and the answer still follows the
@@ -24,7 +28,6 @@ commit that holds the event.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +62,7 @@ class Job:
     rejected: str | None = None  # why the request was not admitted (the caller answers 4xx)
     error: PagerError | None = None  # the batch failed (the caller answers 503)
     done: Any = field(default_factory=_held)  # released by the writer once the batch is committed (or failed)
+    then: Callable[[Job], None] | None = None  # `enqueue`'s: called by the writer before it releases `done`
 
 
 class Writer:
@@ -72,9 +76,21 @@ class Writer:
         self.clock = clock
         self.on_commit = on_commit
         self.by = by
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._arriving = 0  # requests between `coming()` and their submit or answer
+        self._held = db.hold()  # the writer's connection, kept from batch to batch
+        # Under _lock: the queued jobs and their records, the requests arriving
+        # (between `coming()` and their submit or answer), whether stopping, and
+        # what the writer sleeps until, if it does: "job" (one is queued) or
+        # "arrivals" (none is arriving any more, or the batch is full). The
+        # thread that makes it so wakes it (releases _wake): one wake a batch,
+        # not one a request.
         self._lock = threading.Lock()
+        self._jobs: list[Job] = []
+        self._records = 0
+        self._arriving = 0
+        self._stopping = False
+        self._asleep: str | None = None
+        self._wake = _held()
+        self._analyze = False  # refresh the planner's statistics before the next batch
         self._mine = threading.local()  # whether this thread's request is counted in _arriving
         self._routing: tuple[float, list, set[str], set[str]] | None = None  # (read at, rows, names, keys)
         self._thread = threading.Thread(target=self._run, name="pager-writer", daemon=True)
@@ -98,51 +114,115 @@ class Writer:
             self._mine.counted = False
             with self._lock:
                 self._arriving -= 1
+                wake = self._wakes()
+            if wake:
+                self._wake.release()
 
     def submit(self, job: Job) -> Job:
         """Queue `job` and wait until its batch is committed (or failed). In a
         request counted as coming (`coming()`), it is no longer counted once queued."""
-        self._queue.put(job)
-        self.settled()  # after the put: the writer never sees it neither coming nor queued
+        self._queue(job)
         job.done.acquire()  # until the writer releases it
         return job
 
+    def enqueue(self, job: Job, then: Callable[[Job], None]) -> None:
+        """Queue `job` without waiting: the writer calls `then(job)` once its
+        batch is committed (or failed), on the writer thread (so it must be
+        quick: `serve` writes the answer), then releases `job.done`."""
+        job.then = then
+        self._queue(job)
+
+    def _queue(self, job: Job) -> None:
+        counted = getattr(self._mine, "counted", False)
+        self._mine.counted = False
+        with self._lock:  # queued and no longer arriving at once: the writer never sees it as neither
+            self._jobs.append(job)
+            self._records += len(job.alerts)
+            if counted:
+                self._arriving -= 1
+            wake = self._wakes()
+        if wake:
+            self._wake.release()
+
+    def refresh_statistics(self) -> None:
+        """Refresh the planner's statistics, on the writer's connection (the
+        one whose look-ups need them: `Held.analyze`), before its next batch."""
+        self._analyze = True
+
     def stop(self) -> None:
         """Finish what is queued, then end the thread."""
-        self._queue.put(None)
+        with self._lock:
+            self._stopping = True
+            wake = self._wakes()
+        if wake:
+            self._wake.release()
         self._thread.join()
 
-    def _take(self, first: Job) -> tuple[list[Job], bool]:
-        """`first`, what is queued, and what is still arriving (LINGER at most)."""
-        jobs, count, deadline = [first], len(first.alerts), 0.0
-        while count < MAX_RECORDS:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                if self._arriving <= 0:
-                    break
-                deadline = deadline or time.monotonic() + LINGER
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    job = self._queue.get(timeout=left)
-                except queue.Empty:
-                    break
-            if job is None:
-                return jobs, True
-            jobs.append(job)
-            count += len(job.alerts)
-        return jobs, False
+    def _wakes(self) -> bool:
+        """Under _lock: whether the sleeping writer is to be woken now (it is
+        then no longer counted as asleep)."""
+        if self._asleep is None:
+            return False
+        if not self._stopping:
+            if self._asleep == "job" and not self._jobs:
+                return False
+            if self._asleep == "arrivals" and self._arriving > 0 and self._records < MAX_RECORDS:
+                return False
+        self._asleep = None
+        return True
+
+    def _next(self) -> list[Job] | None:
+        """The next batch: once a job is queued, it and every queued job, and
+        those still arriving (LINGER at most); None once stopped with nothing queued."""
+        deadline = None
+        while True:
+            with self._lock:
+                if self._jobs:
+                    if self._arriving <= 0 or self._records >= MAX_RECORDS or self._stopping:
+                        return self._taken()
+                    deadline = deadline or time.monotonic() + LINGER
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return self._taken()
+                    self._asleep = "arrivals"
+                elif self._stopping:
+                    return None
+                else:
+                    self._asleep, left = "job", -1
+            if not self._wake.acquire(timeout=left):
+                with self._lock:
+                    woken, self._asleep = self._asleep is None, None
+                if woken:  # woken as the time ran out: take that wake, so the next sleep waits
+                    self._wake.acquire()
+
+    def _taken(self) -> list[Job]:
+        """Under _lock: the queued jobs, up to MAX_RECORDS records (at least one)."""
+        count, taken = 0, 0
+        for job in self._jobs:
+            if count >= MAX_RECORDS:
+                break
+            count, taken = count + len(job.alerts), taken + 1
+        jobs = self._jobs[:taken]
+        del self._jobs[:taken]
+        self._records -= count
+        return jobs
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._held.close()
+
+    def _serve(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
+            jobs = self._next()
+            if jobs is None:
                 return
-            jobs, stop = self._take(first)
             batch = None
             try:
+                if self._analyze:
+                    self._analyze = False
+                    self._refresh()
                 batch = self._apply(jobs)
             except PagerError as e:
                 for job in jobs:
@@ -152,14 +232,23 @@ class Writer:
                     job.error = PagerError(f"internal error ({type(e).__name__})")
             finally:
                 for job in jobs:
+                    if job.then is not None:
+                        try:
+                            job.then(job)
+                        except Exception:  # noqa: S110 - the caller's trouble must not stop the writer
+                            pass
                     job.done.release()
             if batch is not None:
                 try:
                     self.on_commit(batch, any(r.action in SENDS for r in batch.results))
                 except Exception:  # noqa: S110 - reporting must not stop the writer
                     pass
-            if stop:
-                return
+
+    def _refresh(self) -> None:
+        try:
+            self._held.analyze()  # a few ms
+        except PagerError:  # noqa: S110 - the batch goes on; the next refresh tries again
+            pass
 
     def _services(self) -> tuple[list, set[str], set[str]]:
         """The services (rows, names, routing keys), read again after
@@ -183,7 +272,7 @@ class Writer:
         for job in admitted:
             groups.setdefault(job.service, []).append(job)
         plan = [(fallback, members) for fallback, members in groups.items()]
-        batches = apply_groups(self.db, self.clock(), [([a for j in members for a in j.alerts], fallback)
+        batches = apply_groups(self._held, self.clock(), [([a for j in members for a in j.alerts], fallback)
                                                        for fallback, members in plan], by=self.by, services=rows)
         out = Batch([], [])
         for (_, members), batch in zip(plan, batches):

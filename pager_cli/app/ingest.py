@@ -67,6 +67,7 @@ from ..escalation.engine import paged_nobody
 from ..incidents.alerts import Alerts
 from ..store import bulk
 from ..store import tables as m
+from ..store.db import Transaction
 from ..alerts.record import Alert
 from ..errors import Conflict, UsageError
 from ..notify.console import PageMessage
@@ -241,7 +242,7 @@ def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None 
         return _unapplied(alerts)
     def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         batch, given = _unapplied(alerts), set() if warned is None else set(warned)
-        _Apply(session, now, fallback, by, batch, given).run(alerts)
+        _Apply(Transaction(session.connection(), session), now, fallback, by, batch, given).run(alerts)
         return batch, given
 
     batch, given = db.retried(work)
@@ -250,20 +251,20 @@ def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None 
     return batch
 
 
-def apply_groups(db, now: datetime, groups: list[tuple[list[Alert], str | None]], *,  # noqa: ANN001
+def apply_groups(held, now: datetime, groups: list[tuple[list[Alert], str | None]], *,  # noqa: ANN001
                  by: str | None = None, services: list[Row] | None = None) -> list[Batch]:
     """Several streams' records (each with its own fallback service) applied
-    in ONE write transaction, each group as `apply_batch` would: `serve`'s
-    group commit. `services`: the service rows (`catalog.services`) when the
-    caller holds them already. The batches, once committed."""
-    def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
+    in ONE write transaction on `held` (a `Database.hold()`), each group as
+    `apply_batch` would: `serve`'s group commit. `services`: the service rows
+    (`catalog.services`) when the caller holds them already. The batches, once committed."""
+    def work(tx):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         batches = [_unapplied(alerts) for alerts, _ in groups]
         for (alerts, fallback), batch in zip(groups, batches):
-            if session is not None and any(a.error is None for a in alerts):
-                _Apply(session, now, fallback, by, batch, set(), services).run(alerts)
+            if tx is not None and any(a.error is None for a in alerts):
+                _Apply(tx, now, fallback, by, batch, set(), services).run(alerts)
         return batches
 
-    return db.retried(work) if any(a.error is None for alerts, _ in groups for a in alerts) else work(None)
+    return held.retried(work) if any(a.error is None for alerts, _ in groups for a in alerts) else work(None)
 
 
 def _unapplied(alerts: list[Alert]) -> Batch:
@@ -301,22 +302,20 @@ def _answer(ref, result: Result) -> None:  # noqa: ANN001
 class _Apply:
     """One batch, inside its transaction."""
 
-    def __init__(self, session, now: datetime, fallback: str | None, by: str | None, batch: Batch,  # noqa: ANN001
+    def __init__(self, tx: Transaction, now: datetime, fallback: str | None, by: str | None, batch: Batch,
                  warned: set[str], services: list[Row] | None = None):
-        self.session = session
-        self.connection = session.connection()  # the transaction's (begun now: SQLite takes the write lock)
-        self.services = services
-        self.warned = warned
-        self.now = now
-        self.fallback = fallback
-        self.by = by
-        self.batch = batch
+        self.tx = tx  # its Session is made when first needed: a batch of repeats needs none
+        self.connection = tx.connection  # the transaction's (begun: SQLite took the write lock)
+        self.services, self.warned, self.now = services, warned, now
+        self.fallback, self.by, self.batch = fallback, by, batch
         self.stamp = bulk.stored(self.connection, _INCIDENT.c.last_alert_at, now)  # once for every row
         self.counts: dict = {}  # incident id (or _New) → alerts added
         self.entries: list[tuple] = []  # (incident id or _New, kind, text) of the alerts' timeline entries
         self.raised: dict = {}  # incident id (or _New) → the severity it is raised to
         self.new: list[_New] = []  # gathered, not opened yet
-        self.alerts = Alerts(session, now)  # the alert keys of `dedup: service` incidents
+        self.alerts = Alerts(self.connection, now)  # the alert keys of `dedup: service` incidents
+
+    session = property(lambda self: self.tx.session)
 
     def run(self, alerts: list[Alert]) -> None:
         results = self.batch.results
@@ -479,7 +478,7 @@ class _Apply:
     def write_alerts(self) -> None:
         """The alerts added so far: the counts, then the timeline entries, each
         in one executemany."""
-        self.session.flush()
+        self.tx.flush()
         stamp = self.stamp
         if self.counts:
             rows = [(n, stamp, ref.id if ref.__class__ is _New else ref) for ref, n in self.counts.items()]
@@ -495,6 +494,6 @@ class _Apply:
             rows = [(severity, ref.id if ref.__class__ is _New else ref) for ref, severity in self.raised.items()]
             bulk.executemany(self.connection, _RAISE, _RAISE_COLUMNS, rows)
             self.raised.clear()
-            self.session.expire_all()  # the incidents loaded so far hold the old severity
+            self.tx.expire_all()  # the incidents loaded so far hold the old severity
 
 

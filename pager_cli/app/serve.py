@@ -48,12 +48,6 @@ def healthy(db) -> bool:  # noqa: ANN001
     return True
 
 
-def refresh_statistics(db) -> None:  # noqa: ANN001
-    """The planner's statistics, refreshed (at start and every few ticks: the
-    open incidents a server looks up by key grow and shrink)."""
-    db.analyze()
-
-
 def services(db) -> list:  # noqa: ANN001
     """The services as configured now (`catalog.services` rows)."""
     from ..config import catalog

@@ -47,9 +47,9 @@ class _Key:
 class Alerts:
     """The alert states of the incidents touched in one transaction (see the module docstring)."""
 
-    def __init__(self, session, now: datetime):  # noqa: ANN001 - a Session
-        self.connection = session.connection()
-        self.stamp = bulk.stored(self.connection, _ALERT.c.changed_at, now)
+    def __init__(self, connection, now: datetime):  # noqa: ANN001 - the transaction's Connection
+        self.connection = connection
+        self.now = now
         self.states: dict[Any, dict[str, _Key]] = {}  # incident id or stand-in → key → state
 
     def _of(self, incident: Any) -> dict[str, _Key]:
@@ -87,6 +87,9 @@ class Alerts:
     def flush(self) -> None:
         """Write the keys added or changed since the last flush."""
         new, changed = [], []
+        if not self.states:
+            return
+        stamp = bulk.stored(self.connection, _ALERT.c.changed_at, self.now)
         for incident, keys in list(self.states.items()):
             incident_id = incident if isinstance(incident, int) else incident.id
             if incident_id is None:  # not inserted yet
@@ -98,9 +101,9 @@ class Alerts:
                 if not state.changed:
                     continue
                 if state.stored:
-                    changed.append((state.title, state.status, self.stamp, incident_id, key))
+                    changed.append((state.title, state.status, stamp, incident_id, key))
                 else:
-                    new.append((incident_id, key, state.title, state.status, self.stamp))
+                    new.append((incident_id, key, state.title, state.status, stamp))
                 state.stored, state.changed = True, False
         if new:
             bulk.executemany(self.connection, _ADD, _ADD_COLUMNS, new)

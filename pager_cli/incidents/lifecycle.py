@@ -100,7 +100,7 @@ def trigger(session: Session, now: datetime, service: str, title: str, severity:
     existing = find_open(session, svc.name, key)
     outcome = _add_alert(session, now, svc, title, severity, key, existing, details)
     if svc.dedup == "service":
-        alerts = Alerts(session, now)
+        alerts = Alerts(session.connection(), now)
         alerts.fire(outcome.incident.id, alert_key_for(title, dedup_key), title)
         alerts.flush()
     return outcome

@@ -13,12 +13,14 @@ The routing key may come in an `X-Routing-Key` header instead of the body.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..severity import SEVERITIES
 from .wire import Response, json_response
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # as `wire.json_response` encodes
 
 
 def invalid(errors: list[str]) -> Response:
@@ -26,7 +28,9 @@ def invalid(errors: list[str]) -> Response:
 
 
 def accepted(dedup_key: str | None) -> Response:
-    return json_response(202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key})
+    # the JSON of {"status": "success", "message": "Event processed", "dedup_key": K}, only K encoded each time
+    return Response(202, b'{"status": "success", "message": "Event processed", "dedup_key": '
+                    + _ENCODE(dedup_key).encode("utf-8") + b"}")
 
 
 def change_accepted() -> Response:

@@ -27,7 +27,7 @@ from ..app.group_commit import Job
 from ..errors import NotFound, PagerError
 from . import pagerduty
 from .pages import ack_page
-from .wire import Request, Response, json_response
+from .wire import LATER, Request, Response, json_response
 
 RETRY_AFTER = "5"  # seconds, with a 503
 
@@ -91,14 +91,23 @@ def _pagerduty(ctx: Context, request: Request, problems: Callable[[Any, str | No
     if len(alerts) != 1 or alerts[0].error is not None or (alerts[0].action == "change") != change:
         return pagerduty.invalid([alerts[0].error if alerts and alerts[0].error
                                   else "not a change event" if change else "not an event"])
-    job = ctx.writer.submit(Job(alerts, routing_key=True))
+    job = Job(alerts, routing_key=True)
+    if request.later is None:
+        return _pagerduty_answer(ctx.writer.submit(job), accepted)
+    later = request.later  # the writer answers: this thread goes on to the connection's next request
+    ctx.writer.enqueue(job, lambda done: later(lambda: _pagerduty_answer(done, accepted)))
+    return LATER
+
+
+def _pagerduty_answer(job: Job, accepted: Callable[[Any], Response]) -> Response:
+    """The answer to a PagerDuty event once its batch is committed (or failed)."""
     if job.rejected:
         return pagerduty.invalid([f"{job.rejected}: no service has this routing_key"])
     if job.error:
         return _unavailable(job.error)
     if job.results[0].action == "error":
         return pagerduty.invalid([job.results[0].error or "the event could not be routed"])
-    return accepted(alerts[0])
+    return accepted(job.alerts[0])
 
 
 def enqueue(ctx: Context, request: Request) -> Response:

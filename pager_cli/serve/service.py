@@ -1,8 +1,11 @@
 """`pager serve` as a whole: the HTTP server, the group-commit writer and the
 tick thread, started together and stopped in order.
 
-- the server answers on its connection threads; each request waits for the
-  writer to commit its records (`app.group_commit`);
+- the server reads requests on its connection threads; their records are
+  committed by the writer (`app.group_commit`), which answers PagerDuty
+  events itself once committed (the others wait for it on their thread);
+  it also refreshes the planner's statistics, on its own connection, when
+  the tick thread says they are due;
 - the tick thread runs the same tick as `watch` every `interval`
   (`on_tick`), and, when a commit made or changed deliveries (`kick`), sends
   the ones due right away (`app.tick.send_due`) so a page leaves within
@@ -51,8 +54,10 @@ class Hooks:
 
 
 class _Ticker:
-    def __init__(self, db, clock: Callable[[], datetime], every: float, hooks: Hooks):  # noqa: ANN001
+    def __init__(self, db, clock: Callable[[], datetime], every: float, hooks: Hooks,  # noqa: ANN001
+                 refresh_statistics: Callable[[], None]):
         self.db, self.clock, self.every, self.hooks = db, clock, every, hooks
+        self.refresh_statistics = refresh_statistics
         self.kicked = threading.Event()
         self.stopping = False
         self.thread = threading.Thread(target=self._run, name="pager-tick", daemon=True)
@@ -81,8 +86,6 @@ class _Ticker:
             self.hooks.on_sent(outcomes)
 
     def _run(self) -> None:
-        from ..app.serve import refresh_statistics
-
         # statistics at the start, then 1, 2, 4, 8 s later and every 15 s: a
         # server started on an empty database fills it fastest at first, and
         # statistics of an empty table steer SQLite's look-up of open keys to
@@ -91,7 +94,7 @@ class _Ticker:
         gap = STATISTICS_FIRST
         while not self.stopping:
             if time.monotonic() >= statistics_due:
-                self._guard("statistics", lambda: refresh_statistics(self.db))
+                self._guard("statistics", self.refresh_statistics)
                 statistics_due, gap = time.monotonic() + gap, min(gap * 2, STATISTICS_EVERY)
             if time.monotonic() >= due:
                 self._guard("tick", self.hooks.on_tick)
@@ -104,14 +107,13 @@ class _Ticker:
 def run(db, clock: Callable[[], datetime], options: Options, hooks: Hooks) -> None:  # noqa: ANN001
     """Serve until `hooks.wait()` returns, then drain. Raises OSError when the
     address cannot be bound."""
-    ticker = _Ticker(db, clock, options.interval, hooks)
-
     def committed(batch, sends: bool) -> None:  # noqa: ANN001
         hooks.on_batch(batch)
         if sends:
             ticker.kick()
 
     writer = Writer(db, clock, committed, by="serve")
+    ticker = _Ticker(db, clock, options.interval, hooks, writer.refresh_statistics)
     server = Server((options.host, options.port), Dispatch(Context(db, clock, writer, options.token, ticker.kick)),
                     options.read_timeout, hooks.say, arrivals=writer)
     host, port = server.server_address[:2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +13,13 @@ class Request:
     method: str
     path: str
     query: str
-    headers: Any  # an email.message.Message, as http.server gives it
+    headers: Any  # `head.Headers`: .get(name) in any case
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
+    # Set when the connection can take the answer later: an endpoint that
+    # queues work may return LATER and call `later(make)` from another thread
+    # once the work is done; `make()` gives the answer, written then.
+    later: Callable[[Callable[[], "Response"]], None] | None = None
 
 
 @dataclass
@@ -24,6 +29,8 @@ class Response:
     content_type: str = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
 
+
+LATER = Response(0, b"")  # an endpoint's answer: it comes through `Request.later`
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # made once: json.dumps with options makes one a call
 

@@ -25,6 +25,8 @@ from .dialect import of
 
 _COMPILED: dict = {}
 _EXPANDED: dict = {}
+_PROCESSORS: dict = {}  # (column, dialect name) → the column type's bind processor, or None
+_ORDERS: dict = {}  # (compiled, columns) → the positions of `columns` the compiled text takes, or None
 _ROUNDED = 64  # IN lists are padded to a multiple of this, so that a few SQL texts serve every batch
 
 
@@ -36,7 +38,10 @@ def stored(connection: Connection, column: Column, value: Any) -> Any:
     if not of(connection).raw_bulk:
         return value
     dialect = connection.dialect
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    key = (column, dialect.name)
+    if key not in _PROCESSORS:
+        _PROCESSORS[key] = column.type.dialect_impl(dialect).bind_processor(dialect)
+    process = _PROCESSORS[key]
     return process(value) if process is not None else value
 
 
@@ -48,8 +53,12 @@ def executemany(connection: Connection, statement: Executable, columns: tuple[st
         return
     compiled = _compiled(connection, statement, columns)
     if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup]
-        if order != list(range(len(columns))):
+        key = (id(compiled), columns)
+        if key not in _ORDERS:
+            order = [columns.index(name) for name in compiled.positiontup]
+            _ORDERS[key] = order if order != list(range(len(columns))) else None
+        order = _ORDERS[key]
+        if order is not None:
             rows = [tuple(row[i] for i in order) for row in rows]
     else:
         rows = [dict(zip(columns, row)) for row in rows]

@@ -172,6 +172,10 @@ class Database:
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    def hold(self) -> Held:
+        """A connection kept for many write transactions (`Held`)."""
+        return Held(self)
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._session("read") as session:
@@ -207,6 +211,92 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+
+class Transaction:
+    """What the work of a write transaction on a held connection is given: the
+    transaction's Connection, and a Session on it made when first asked for
+    (a batch of repeated alerts needs none: Core statements only)."""
+
+    __slots__ = ("connection", "_session")
+
+    def __init__(self, connection: Connection, session: Session | None = None):
+        self.connection = connection
+        self._session = session
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:  # in the connection's transaction, which it never commits
+            self._session = Session(bind=self.connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+        return self._session
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def expire_all(self) -> None:
+        if self._session is not None:
+            self._session.expire_all()
+
+
+class Held:
+    """A connection kept open for many write transactions, used by one thread
+    at a time (`serve`'s writer: a transaction per batch). Each transaction is
+    begun and committed on it as `Database.retried` does, without a checkout
+    from the pool or a Session per transaction; after any failure the
+    connection is given back, and the next transaction takes a fresh one."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._conn: Connection | None = None
+
+    def retried(self, work: Callable[[Transaction], T], attempts: int = 5) -> T:
+        """`work(transaction)` in one write transaction, committed; run again
+        from the start on a conflict the engine says may pass, as `Database.retried`."""
+        dialect, location = self.db.dialect, self.db.location
+        for attempt in range(attempts):
+            try:
+                with _translated(dialect, location), _translated_retryable(dialect):
+                    return self._once(work)
+            except _Retry as retry:
+                if attempt == attempts - 1:
+                    raise dialect.translate(retry.error, location) from None
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _once(self, work: Callable[[Transaction], T]) -> T:
+        if self._conn is None:
+            self._conn = self.db.engine.connect()
+            self._conn.execution_options(pager_mode="write")
+        conn = self._conn
+        try:
+            conn.begin()  # SQLite: BEGIN IMMEDIATE; PostgreSQL: the write lock
+            transaction = Transaction(conn)
+            result = work(transaction)
+            if transaction._session is not None:
+                transaction._session.commit()  # its flush; the connection's transaction is ours
+                transaction._session.close()
+            conn.commit()
+            return result
+        except BaseException:
+            self.close()
+            raise
+
+    def analyze(self) -> None:
+        """`Database.analyze` on this connection. SQLite's planner keeps the
+        statistics a connection loaded (at its first statement, or its own
+        ANALYZE): another connection's refresh leaves a held one planning with
+        the old ones, those of an empty table when it was opened with the server."""
+        analyze = getattr(self.db.dialect, "analyze", None)
+        if analyze is not None:
+            self.retried(lambda tx: analyze(tx.connection))
+
+    def close(self) -> None:
+        """Give the connection back (what is not committed is rolled back)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
 
 def _newer(location: str, what: str) -> DatabaseError:

@@ -89,9 +89,15 @@ def for_location(location: str) -> Dialect:
 def of(conn: Connection) -> Dialect:
     """The dialect of an open connection (for the SQL that differs between engines)."""
     name = conn.dialect.name
-    if name not in _BY_BACKEND:
-        raise UsageError(f"the {name} engine is not supported yet")
-    return _load(name)
+    found = _LOADED.get(name)
+    if found is None:
+        if name not in _BY_BACKEND:
+            raise UsageError(f"the {name} engine is not supported yet")
+        found = _LOADED[name] = _load(name)
+    return found
+
+
+_LOADED: dict[str, Dialect] = {}  # `of`'s answers: it is asked for every statement of a batch
 
 
 def _load(backend: str) -> Dialect:

@@ -13,6 +13,7 @@ import subprocess
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -101,7 +102,7 @@ def wait_for(db_path, sql: str, want, timeout: float = 40):  # noqa: ANN001, ANN
     deadline = time.monotonic() + timeout
     found = None
     while time.monotonic() < deadline:
-        found = rows(db_path, sql) if db_path.exists() else None
+        found = rows(db_path, sql) if not isinstance(db_path, Path) or db_path.exists() else None  # a URL on PostgreSQL
         if found == want:
             return found
         time.sleep(0.2)

@@ -5,6 +5,7 @@ health check and the stop. Each test checks the database, not only the answer.""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import time
@@ -168,6 +169,27 @@ def test_listening_beyond_loopback_needs_a_token(cli, tmp_path):
     assert proc.stderr.decode().startswith("Error: refusing to listen on 0.0.0.0 without a token")
     bad = run_pager("serve", "--listen", "localhost", timeout=30)
     assert bad.returncode == 2 and b"HOST:PORT" in bad.stderr
+
+
+def test_requests_sent_together_are_answered_in_order(served, db_path):
+    """The writer answers PagerDuty events once committed while the connection's
+    thread reads on: a client that sends its requests without waiting still
+    gets the answers in order, the last before the connection closes."""
+    def request(body: bytes, close: bool = False) -> bytes:
+        head = f"POST /v2/enqueue HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+        return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode() + body
+    second = json.dumps({**TRIGGER, "dedup_key": "db/cpu"}).encode()
+    sock = socket.create_connection((served.host, served.port))
+    sock.sendall(request(json.dumps(TRIGGER).encode()) + request(b"{not json") + request(second, close=True))
+    data = b""
+    sock.settimeout(30)
+    while chunk := sock.recv(65536):  # until the server closes the connection
+        data += chunk
+    sock.close()
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", data)  # (each body ends where the next answer begins)
+    assert statuses == [b"202", b"400", b"202"]
+    assert data.index(b'"db/disk"') < data.index(b"invalid event") < data.index(b'"db/cpu"')
+    assert [row[3] for row in incidents(db_path)] == ["db/disk", "db/cpu"]
 
 
 def test_sigterm_finishes_and_exits_0(served, db_path):

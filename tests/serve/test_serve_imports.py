@@ -1,4 +1,4 @@
-"""`pager serve`'s stack (http.server, socketserver, hmac, queue, the serve
+"""`pager serve`'s stack (http.server, socketserver, hmac, the serve
 package) is loaded by `pager serve` alone: every other command starts without it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 
 from conftest import EXAMPLE
 
-SERVE_ONLY = ("http.server", "socketserver", "hmac", "queue", "pager_cli.serve", "pager_cli.serve.http",
+SERVE_ONLY = ("http.server", "socketserver", "hmac", "pager_cli.serve", "pager_cli.serve.http", "pager_cli.serve.head",
               "pager_cli.app.group_commit", "pager_cli.notify.acklinks")
 
 
