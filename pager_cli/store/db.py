@@ -145,8 +145,9 @@ class Database:
     @contextmanager
     def claim(self) -> Iterator[Session]:
         """A write transaction that may run beside other claims, never beside a
-        `write()`: for work that rows claimed `FOR UPDATE SKIP LOCKED` divide
-        between processes (several escalation checkers). On SQLite it is a
+        `write()`: for work that locks the rows it touches (several escalation
+        checkers, dividing due incidents `FOR UPDATE SKIP LOCKED`; trigger
+        batches, each locking the incidents of its keys). On SQLite it is a
         `write()`; on PostgreSQL it holds the write lock shared."""
         with self._session("claim") as session:
             yield session
