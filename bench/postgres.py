@@ -5,6 +5,11 @@ tests do: tests/pgserver.py, fsync off, TCP on 127.0.0.1), so figures are the
 engine's and the protocol's, not a disk's.
 
 - ingest: `pager trigger -` reading 100,000 alerts (NDJSON, 20,000 keys);
+  then the same alerts split over four `trigger -` started together, each
+  with keys of its own, and again each with a quarter of the stream (the
+  four share every key); every run checked: one incident per key, every
+  alert counted (on PostgreSQL batches run beside each other, each locking
+  its own incidents; SQLite has one writer);
 - escalate: 10,000 incidents due at once, `escalate-check` by one checker,
   then on an identical copy by three checkers started together (on
   PostgreSQL they share the work: FOR UPDATE SKIP LOCKED; SQLite has one
@@ -70,19 +75,23 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def together(argvs: list[list[str]]) -> tuple[float, list[bytes]]:
-    """Start every command at once; the wall time until the last one ends.
-    Their output goes to files, not pipes: a pipe nobody reads while another
+def together(argvs: list[list[str]], stdins: list[Path] | None = None) -> tuple[float, list[bytes]]:
+    """Start every command at once (each reading its file of `stdins`, if
+    given); the wall time until the last one ends. Their output goes to files, not pipes: a pipe nobody reads while another
     command is waited for fills up and stalls its writer (which would time
     the pipe, not the command)."""
     with tempfile.TemporaryDirectory(prefix="pager-together-") as folder:
         files = [(open(Path(folder) / f"{i}.out", "w+b"), open(Path(folder) / f"{i}.err", "w+b"))
                  for i in range(len(argvs))]
+        sources = [open(p, "rb") for p in stdins] if stdins else [subprocess.DEVNULL] * len(argvs)
         began = time.perf_counter()
-        procs = [subprocess.Popen(a, stdout=out, stderr=err, env=_env()) for a, (out, err) in zip(argvs, files)]
+        procs = [subprocess.Popen(a, stdin=src, stdout=out, stderr=err, env=_env())
+                 for a, src, (out, err) in zip(argvs, sources, files)]
         for p in procs:
             p.wait()
         elapsed = time.perf_counter() - began
+        for src in sources if stdins else []:
+            src.close()
         outs = []
         for p, (out, err) in zip(procs, files):
             out.seek(0), err.seek(0)
@@ -124,12 +133,55 @@ def _alerts(path: Path, count: int, keys: int) -> Path:
     return path
 
 
+STREAMS = 4  # `trigger -` processes started together
+
+
+def _split(alerts: Path, by_key: bool) -> list[Path]:
+    """`alerts` in STREAMS files: by key (each stream its own keys), or line by line (every stream every key)."""
+    paths = [alerts.with_name(f"{alerts.stem}-{'keys' if by_key else 'lines'}-{i}.ndjson") for i in range(STREAMS)]
+    files = [open(p, "w") for p in paths]
+    with open(alerts) as source:
+        for n, line in enumerate(source):
+            files[int(json.loads(line)["dedup_key"][1:]) % STREAMS if by_key else n % STREAMS].write(line)
+    for f in files:
+        f.close()
+    return paths
+
+
+def _tally(engines: Engines, engine: str, db: str) -> tuple[int, int, int]:
+    """(incidents, distinct keys, alerts counted) in `db`."""
+    query = "SELECT count(*), count(DISTINCT dedup_key), sum(alert_count) FROM incident"
+    if engine == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            return conn.execute(query).fetchone()
+    import psycopg
+
+    with psycopg.connect(engines.server.url(db.rsplit("/", 1)[1])) as conn:
+        return conn.execute(query).fetchone()
+
+
 def ingest(engines: Engines, engine: str, alerts: Path, count: int) -> list[tuple]:
     db = engines.new(engine, f"ingest_{engine}")
     timed(pager(db, "schedules", "apply", str(CONFIG)))
     wall, out = timed(pager(db, "--now", T0, "trigger", "-"), stdin=alerts)
-    return [(f"{engine}: trigger - of {count:,} alerts (s)", round(wall, 2)),
-            (f"{engine}:   alerts per second", round(count / wall))]
+    keys = _tally(engines, engine, db)[1]
+    assert _tally(engines, engine, db) == (keys, keys, count)
+    figures = [(f"{engine}: trigger - of {count:,} alerts (s)", round(wall, 2)),
+               (f"{engine}:   alerts per second", round(count / wall))]
+    for by_key, what in ((True, "own keys"), (False, "shared keys")):
+        db = engines.new(engine, f"ingest_{engine}_{'own' if by_key else 'shared'}")
+        timed(pager(db, "schedules", "apply", str(CONFIG)))
+        streams = _split(alerts, by_key)
+        with _LockWatch(engines.server if engine == "postgresql" else None) as watch:
+            wall, _ = together([pager(db, "--now", T0, "trigger", "-") for _ in streams], streams)
+        assert _tally(engines, engine, db) == (keys, keys, count), "not one incident per key, every alert once"
+        figures += [(f"{engine}: {STREAMS} x trigger - at once, {what} (s)", round(wall, 2)),
+                    (f"{engine}:   alerts per second", round(count / wall)),
+                    *([(f"{engine}:   samples of a transaction waiting for a lock", watch.waiting())]
+                      if engine == "postgresql" else [])]
+    return figures
 
 
 def escalate(engines: Engines, engine: str, due: int, work: Path) -> list[tuple]:

@@ -20,7 +20,6 @@ import pytest
 from conftest import run_pager, start_pager
 from dbread import rows
 from pager_cli.escalation.engine import SHARED_ROWS
-from pager_cli.store.postgresql import WRITE_LOCK
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -55,6 +54,15 @@ def _waiting_for(conn: psycopg.Connection, key: int, timeout: float = 90) -> Non
         time.sleep(0.05)
 
 
+def _waiting_for_a_row(conn: psycopg.Connection, timeout: float = 90) -> None:
+    """Until some session waits for a row another transaction holds."""
+    query = "SELECT count(*) FROM pg_locks WHERE locktype IN ('transactionid', 'tuple') AND NOT granted"
+    deadline = time.monotonic() + timeout
+    while conn.execute(query).fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "nobody waited for a row"
+        time.sleep(0.05)
+
+
 def _escalated(out: bytes) -> list[int]:
     return [e["incident"] for e in map(json.loads, out.decode().splitlines()) if e["event"] == "escalated"]
 
@@ -68,9 +76,9 @@ def test_a_checker_in_the_middle_of_a_piece_leaves_the_other_due_incidents_to_th
         first = start_pager("--now", DUE, "--json", "escalate-check", env=PATIENT, stdin=subprocess.DEVNULL)
         _waiting_for(watcher, STALL)
         second = start_pager("--now", DUE, "--json", "escalate-check", env=PATIENT, stdin=subprocess.DEVNULL)
-        # the second has done every step it could: it now waits for the write lock (to stamp its tick)
-        # behind the first, still in its piece
-        _waiting_for(watcher, WRITE_LOCK)
+        # the second has done every step it could: it now waits for an incident the first holds, still
+        # in its piece (it waits rather than skip it, since a trigger batch holding it would not step it)
+        _waiting_for_a_row(watcher)
         done = rows(pager_db, "SELECT count(*) FROM timeline WHERE kind = 'escalated'")[0][0]
         assert done >= DUE_N - SHARED_ROWS, f"the second checker stepped {done} of {DUE_N}: the first held the rest"
         holder.rollback()
@@ -80,7 +88,8 @@ def test_a_checker_in_the_middle_of_a_piece_leaves_the_other_due_incidents_to_th
     # between them, every incident escalated exactly once, and each checker said so for its own
     said = _escalated(out1) + _escalated(out2)
     assert sorted(said) == list(range(1, DUE_N + 1))
-    assert len(_escalated(out2)) == done and 0 < len(_escalated(out1)) <= SHARED_ROWS
+    # (the second may also have stepped one the first held and released unstepped, its piece's time spent)
+    assert len(_escalated(out2)) >= done and 0 < len(_escalated(out1)) <= SHARED_ROWS
     stored = Counter(i for (i,) in rows(pager_db, "SELECT incident_id FROM timeline WHERE kind = 'escalated'"))
     assert sorted(stored) == list(range(1, DUE_N + 1)) and set(stored.values()) == {1}
     pages = Counter(rows(pager_db, 'SELECT incident_id, "user", step FROM page WHERE step = 1'))

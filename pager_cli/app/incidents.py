@@ -132,7 +132,7 @@ def trigger(db, now: datetime, service: str | None, title: str, severity: str, d
         outcome = incidents.trigger(session, now, service, title, level, dedup_key, doc)
         return outcome, IncidentView.of(outcome.incident)
 
-    outcome, view = db.retried(work)
+    outcome, view = db.retried(work, "claim")  # beside other triggers: it locks the incident of its key
     sent = send_due(db, now) if outcome.action == "created" else []
     warnings = list(outcome.warnings) + paged_nobody(outcome.events)
     return Triggered(outcome.action, view, warnings, _pages(outcome.events), sent)

@@ -17,13 +17,15 @@ _incident = sa.table("incident", sa.column("id", sa.Integer), sa.column("next_es
 _next = _incident.c.next_escalation_at
 
 
-def due_ids(session: Session, now: datetime, limit: int, claim: bool = False) -> list[int]:
+def due_ids(session: Session, now: datetime, limit: int, claim: bool = False, wait: bool = False) -> list[int]:
     """Up to `limit` incidents whose next step is due at `now`, the longest due
-    first. `claim`: lock them, skipping those another checker holds (FOR
-    UPDATE SKIP LOCKED; nothing on SQLite, whose one writer holds everything)."""
+    first. `claim`: lock them, skipping those another transaction holds (FOR
+    UPDATE SKIP LOCKED; nothing on SQLite, whose one writer holds everything);
+    with `wait`, waiting for those instead (and leaving out any that the
+    holder left no longer due)."""
     query = sa.select(_incident.c.id).where(_next <= now).order_by(_next).limit(limit)
     if claim:
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=not wait)
     return list(session.connection().execute(query).scalars())
 
 

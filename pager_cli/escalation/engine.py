@@ -11,7 +11,7 @@ guards it again. Pages are delivered after the transaction commits.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -377,19 +377,25 @@ def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: floa
     several checkers share the due work: a piece locks only the few
     incidents it steps (FOR UPDATE SKIP LOCKED: the next checker takes the
     next ones), and pieces follow each other without a pause, since the
-    engine queues a waiting writer fairly instead of letting it poll. On
+    engine queues a waiting writer fairly instead of letting it poll. When a
+    piece finds fewer than it asked for, the due incidents it skipped are
+    held by another transaction: another checker's piece, which steps them,
+    or a trigger batch adding alerts to them, which does not. So the checker
+    then waits for the first of them still due (a piece of one, FOR UPDATE),
+    and goes on while it finds one: a trigger never puts a step off to the next run. On
     SQLite (one writer) a piece reads up to `steps` due incidents and sleeps
     `pause` before the next, so that a waiting writer gets the lock."""
     shared = db.dialect.claims_share
     rows = SHARED_ROWS if shared else steps
     if shared:
         seconds, pause = max(seconds, SHARED_SECONDS), 0.0
-    while True:
-        def piece(session: Session) -> tuple[list[Event], list[int], Budget]:
+
+    def piece(limit: int, wait: bool) -> Callable[[Session], tuple[list[Event], list[int], Budget]]:
+        def work(session: Session) -> tuple[list[Event], list[int], Budget]:
             budget = Budget(steps, seconds)
             session.info[_POLICIES] = {}  # the config cannot change within the piece's transaction
             with set_wise(session):
-                ids = due_ids(session, now, rows, claim=True)
+                ids = due_ids(session, now, limit, claim=True, wait=wait)
                 loaded = {i.id: i for i in session.exec(select(m.Incident).where(col(m.Incident.id).in_(ids)))}
                 events: list[Event] = []
                 for incident_id in ids:  # the longest due first
@@ -397,12 +403,19 @@ def escalate_check(db, now: datetime, *, steps: int = PIECE_STEPS, seconds: floa
                     if budget.spent:
                         break
             return events, ids, budget
+        return work
 
+    while True:
         # beside other checkers, each on the rows it claimed; run again if the engine gave up on a conflict
-        events, ids, budget = db.retried(piece, "claim")
+        events, ids, budget = db.retried(piece(rows, False), "claim")
         yield events
         if not budget.spent and len(ids) < rows:
-            return
+            if not shared:
+                return
+            events, ids, budget = db.retried(piece(1, True), "claim")  # the first still due that others held
+            if not ids:
+                return
+            yield events
         if pause:
             time.sleep(pause)
 

@@ -11,7 +11,10 @@ once when first touched and written back by `flush` in two executemany
 statements (new keys, changed keys), so a batch of a thousand alerts costs no
 statement each. An incident is named by its id, or by a stand-in object with an
 `id` attribute that is set once the incident is inserted (batch ingest opens
-its incidents together): `flush` takes the id from it then.
+its incidents together): `flush` takes the id from it then, merging what the
+stand-in fired with the keys stored under that id (the stand-in's alert may
+have been folded into an incident another transaction opened meanwhile).
+The caller holds the incident's row (locked, or its own) while it reads them.
 """
 
 from __future__ import annotations
@@ -61,6 +64,16 @@ class Alerts:
                     keys[key] = _Key(title, status, True)
         return keys
 
+    def _adopt(self, incident_id: int, fired: dict[str, _Key]) -> dict[str, _Key]:
+        """The keys of `incident_id` as stored, with those a stand-in `fired` on top."""
+        keys = self._of(incident_id)
+        for key, state in fired.items():
+            stored = keys.get(key)
+            if stored is not None:
+                state.stored = stored.stored
+            keys[key] = state
+        return keys
+
     def fire(self, incident: Any, key: str, title: str) -> None:
         """Alert `key` of `incident` fires (again)."""
         keys = self._of(incident)
@@ -96,7 +109,7 @@ class Alerts:
                 continue
             if incident is not incident_id:  # a stand-in, inserted since: known by its id from now on
                 del self.states[incident]
-                self.states[incident_id] = keys
+                keys = self._adopt(incident_id, keys)
             for key, state in keys.items():
                 if not state.changed:
                     continue

@@ -1,9 +1,13 @@
 """Incidents: trigger with dedup, the state machine (acknowledge, resolve,
 escalate), notes, look-ups and the JSON shape.
 
-Every function takes the Session of a write transaction that began IMMEDIATE
-(`Database.write()`), so a dedup read-then-write cannot race; the partial unique
-index on open (service, dedup_key) guards it again.
+Every function takes the Session of a write transaction (`Database.write()`
+or `claim()`). A trigger locks the open incident of its key (FOR UPDATE; on
+SQLite the transaction's BEGIN IMMEDIATE holds everything), and opens one
+where it found none with the dedup statement (`dedup.open_or_fold`), which
+folds the alert into the incident another transaction opened meanwhile: so
+triggers may run beside each other (PostgreSQL) and still leave one open
+incident per (service, key), which the partial unique index guards again.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Row
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..config import catalog
 from ..escalation import engine as escalation
@@ -21,6 +25,7 @@ from ..store import tables as m
 from ..alerts.record import MAX_TITLE_CHARS as TITLE_MAX
 from ..errors import Conflict, NotFound, UsageError
 from ..escalation.engine import Event, add_timeline
+from . import dedup
 from .alerts import Alerts
 from .queries import get  # noqa: F401 - with the transitions that need it
 from ..notify import outbox
@@ -84,8 +89,9 @@ def clean_title(title: str | None) -> str:
 
 
 def find_open(session: Session, service: str, key: str) -> m.Incident | None:
+    """The open incident of (service, key), locked until the transaction ends (FOR UPDATE)."""
     query = select(m.Incident).where(m.Incident.dedup_key == key, m.Incident.service == service, m.is_open())
-    return session.exec(query).first()
+    return session.exec(query.with_for_update().execution_options(populate_existing=True)).first()
 
 
 _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}  # 0 is the most severe
@@ -98,7 +104,15 @@ def trigger(session: Session, now: datetime, service: str, title: str, severity:
     title = clean_title(title)
     key = dedup_key_for(svc, title, dedup_key)
     existing = find_open(session, svc.name, key)
-    outcome = _add_alert(session, now, svc, title, severity, key, existing, details)
+    if existing is None:  # opened, or folded into the incident another transaction opened meanwhile
+        outcome = open_incidents(session, now, [(svc, title, severity, key, details or {})])[0]
+        if outcome.action == "deduplicated":
+            _alert_added(session, now, outcome.incident, title, severity)
+    else:
+        existing.alert_count += 1
+        existing.last_alert_at = now
+        session.add(existing)
+        outcome = _alert_added(session, now, existing, title, severity)
     if svc.dedup == "service":
         alerts = Alerts(session.connection(), now)
         alerts.fire(outcome.incident.id, alert_key_for(title, dedup_key), title)
@@ -106,41 +120,38 @@ def trigger(session: Session, now: datetime, service: str, title: str, severity:
     return outcome
 
 
-def _add_alert(session: Session, now: datetime, svc: Row, title: str, severity: str, key: str,
-               existing: m.Incident | None, details: dict | None) -> Outcome:
-    if existing is not None:
-        existing.alert_count += 1
-        existing.last_alert_at = now
-        add_timeline(session, existing.id, now, "alert", title)
-        if _RANK.get(severity, 9) < _RANK.get(existing.severity, 9):  # raised, never lowered
-            add_timeline(session, existing.id, now, "severity", f"raised from {existing.severity} to {severity}")
-            existing.severity = severity
-        session.add(existing)
-        return Outcome(existing, "deduplicated")
-    return open_incident(session, now, svc, title, severity, key, details or {})
-
-
-def open_incident(session: Session, now: datetime, svc: Row, title: str, severity: str, key: str,
-                  details: dict) -> Outcome:
-    return open_incidents(session, now, [(svc, title, severity, key, details)])[0]
+def _alert_added(session: Session, now: datetime, incident: m.Incident, title: str, severity: str) -> Outcome:
+    """An alert added to `incident` (counted already): its timeline entry, and
+    the incident's severity raised to the alert's if that is higher (never lowered)."""
+    add_timeline(session, incident.id, now, "alert", title)
+    if _RANK.get(severity, 9) < _RANK.get(incident.severity, 9):
+        add_timeline(session, incident.id, now, "severity", f"raised from {incident.severity} to {severity}")
+        incident.severity = severity
+        session.add(incident)
+    return Outcome(incident, "deduplicated")
 
 
 def open_incidents(session: Session, now: datetime,
                    new: list[tuple[Row, str, str, str, dict]]) -> list[Outcome]:
-    """Open an incident for each (service, title, severity, key, details): one
-    INSERT for all of them, then each one's timeline, assignment and pages."""
-    fresh = [
-        m.Incident(
-            service=svc.name, title=title, severity=severity, status="triggered", dedup_key=key, alert_count=1,
-            escalation_policy=svc.escalation_policy, created_at=now, last_alert_at=now, details=details,
-            assignees=[],
-        )
-        for svc, title, severity, key, details in new
-    ]
-    session.add_all(fresh)
+    """For each (service, title, severity, key, details) whose key the
+    transaction found no open incident for (no two with the same service and
+    key): open one, or fold the alert into the one another transaction opened
+    meanwhile — one statement for all (`dedup.open_or_fold`). An opened one
+    gets its timeline, assignment and pages (`created`); a fold is counted,
+    its timeline entry and severity left to the caller (`deduplicated`)."""
     session.flush()
+    done = dedup.open_or_fold(session.connection(), [
+        dedup.row(svc.name, key, title, severity, svc.escalation_policy, details, now)
+        for svc, title, severity, key, details in new])
+    ids = [done[(svc.name, key)].id for svc, _, _, key, _ in new]
+    query = select(m.Incident).where(col(m.Incident.id).in_(ids)).execution_options(populate_existing=True)
+    loaded = {incident.id: incident for incident in session.exec(query)}
     outcomes = []
-    for (svc, *_), incident in zip(new, fresh):
+    for (svc, *_), incident_id in zip(new, ids):
+        incident = loaded[incident_id]
+        if not done[(svc.name, incident.dedup_key)].created:
+            outcomes.append(Outcome(incident, "deduplicated"))
+            continue
         add_timeline(session, incident.id, now, "triggered", incident.title)
         if svc.auto_resolve_s:  # resolved then at the earliest (timers move it past later alerts)
             incident.auto_resolve_at = now + timedelta(seconds=svc.auto_resolve_s)

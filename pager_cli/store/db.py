@@ -145,8 +145,9 @@ class Database:
     @contextmanager
     def claim(self) -> Iterator[Session]:
         """A write transaction that may run beside other claims, never beside a
-        `write()`: for work that rows claimed `FOR UPDATE SKIP LOCKED` divide
-        between processes (several escalation checkers). On SQLite it is a
+        `write()`: for work that locks the rows it touches (several escalation
+        checkers, dividing due incidents `FOR UPDATE SKIP LOCKED`; trigger
+        batches, each locking the incidents of its keys). On SQLite it is a
         `write()`; on PostgreSQL it holds the write lock shared."""
         with self._session("claim") as session:
             yield session
@@ -251,26 +252,26 @@ class Held:
         self.db = db
         self._conn: Connection | None = None
 
-    def retried(self, work: Callable[[Transaction], T], attempts: int = 5) -> T:
-        """`work(transaction)` in one write transaction, committed; run again
+    def retried(self, work: Callable[[Transaction], T], mode: str = "write", attempts: int = 5) -> T:
+        """`work(transaction)` in one transaction of `mode`, committed; run again
         from the start on a conflict the engine says may pass, as `Database.retried`."""
         dialect, location = self.db.dialect, self.db.location
         for attempt in range(attempts):
             try:
                 with _translated(dialect, location), _translated_retryable(dialect):
-                    return self._once(work)
+                    return self._once(work, mode)
             except _Retry as retry:
                 if attempt == attempts - 1:
                     raise dialect.translate(retry.error, location) from None
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _once(self, work: Callable[[Transaction], T]) -> T:
+    def _once(self, work: Callable[[Transaction], T], mode: str) -> T:
         if self._conn is None:
             self._conn = self.db.engine.connect()
-            self._conn.execution_options(pager_mode="write")
         conn = self._conn
         try:
+            conn.execution_options(pager_mode=mode)
             conn.begin()  # SQLite: BEGIN IMMEDIATE; PostgreSQL: the write lock
             transaction = Transaction(conn)
             result = work(transaction)

@@ -16,8 +16,9 @@ from ..errors import DatabaseError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import exc
+    from sqlalchemy import Table
     from sqlalchemy.engine import Connection
-    from sqlalchemy.sql import ColumnElement
+    from sqlalchemy.sql import ColumnElement, Insert
 
 # backend name (of a URL, or of a connection's dialect) → module holding its DIALECT
 _BY_BACKEND = {"sqlite": "pager_cli.store.sqlite", "postgresql": "pager_cli.store.postgresql"}
@@ -27,8 +28,9 @@ class Dialect(Protocol):
     name: str
     # whether `bulk` may hand compiled SQL and rows in stored form to the driver itself
     raw_bulk: bool
-    # whether `claim` transactions run side by side (rows locked FOR UPDATE SKIP
-    # LOCKED divide the work) and a waiting writer is queued fairly, needing no pause
+    # whether `claim` transactions run side by side (each locks the rows it
+    # works on: FOR UPDATE, SKIP LOCKED where others may take the next ones)
+    # and a waiting writer is queued fairly, needing no pause
     claims_share: bool
 
     def url(self, location: str) -> tuple[str, str]:
@@ -44,7 +46,11 @@ class Dialect(Protocol):
     def begin(self, conn: Connection, mode: str) -> None:
         """Begin a transaction: `mode` "write" takes the write lock at once, "read"
         does not, "claim" takes it shared with other claims (where the engine
-        has row locks to divide the work; else as "write")."""
+        has row locks to keep them apart; else as "write")."""
+
+    def upsert(self, table: Table) -> Insert:
+        """An INSERT into `table` that takes `on_conflict_do_update` (the
+        engine's own construct; both compile ON CONFLICT … DO UPDATE … RETURNING)."""
 
     def translate(self, error: exc.DBAPIError, location: str) -> DatabaseError:
         """A one-line, actionable error for what the engine said."""

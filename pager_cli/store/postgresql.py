@@ -2,9 +2,11 @@
 postgresql+psycopg://, the password never shown), how a write transaction takes
 the one write lock (READ COMMITTED, then `pg_advisory_xact_lock` as its first
 statement: a writer that waited reads what the holder committed, as under
-SQLite's BEGIN IMMEDIATE), migrations under a second advisory lock, what the
-server's errors mean, and the SQL it writes its own way. Imported only for a
-PostgreSQL location, so SQLite commands never load psycopg.
+SQLite's BEGIN IMMEDIATE), how a claim holds it shared (escalation pieces and
+trigger batches, beside each other, each locking the rows it works on),
+migrations under a second advisory lock, what the server's errors mean, and
+the SQL it writes its own way. Imported only for a PostgreSQL location, so
+SQLite commands never load psycopg.
 
 No state outside the database: several machines share one server, and high
 availability (replicas, failover) is the server's own.
@@ -33,7 +35,7 @@ _CONNECT_TIMEOUT = 10  # seconds
 class PostgreSQL:
     name = "postgresql"
     raw_bulk = False  # rows go through SQLAlchemy (instants as timestamptz)
-    claims_share = True  # claims hold the write lock shared; rows FOR UPDATE SKIP LOCKED divide the work
+    claims_share = True  # claims hold the write lock shared; rows locked FOR UPDATE keep them apart
 
     def url(self, location: str) -> tuple[str, str]:
         try:
@@ -65,8 +67,13 @@ class PostgreSQL:
     def begin(self, conn: Connection, mode: str) -> None:
         if mode == "write":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-        elif mode == "claim":  # beside other claims (rows FOR UPDATE SKIP LOCKED), never beside a write
+        elif mode == "claim":  # beside other claims (each on the rows it locked), never beside a write
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({WRITE_LOCK})")
+
+    def upsert(self, table: sa.Table) -> Any:
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert(table)
 
     def translate(self, error: exc.DBAPIError, location: str) -> DatabaseError:
         return translate(error, location)

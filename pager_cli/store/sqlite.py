@@ -24,6 +24,7 @@ from .dialect import damaged
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
 
 
+NEEDED = (3, 35, 0)  # RETURNING, and an upsert whose conflict target is a partial index
 ANALYSIS_LIMIT = 200  # rows per index read by `analyze` (a few ms on any database)
 
 
@@ -33,6 +34,11 @@ class SQLite:
     claims_share = False  # one writer: a claim is a write
 
     def url(self, location: str) -> tuple[str, str]:
+        import sqlite3
+
+        if sqlite3.sqlite_version_info < NEEDED:  # dedup's INSERT … ON CONFLICT … DO UPDATE … RETURNING
+            raise DatabaseError(f"pager needs SQLite {'.'.join(map(str, NEEDED))} or later; this Python has "
+                                f"{sqlite3.sqlite_version}", hint="use a newer Python build, or a postgresql:// URL")
         path = _path(location)
         if path is None:
             return "sqlite://", ":memory:"
@@ -66,6 +72,11 @@ class SQLite:
             conn.connection.dbapi_connection.execute(sql)
         except dbapi.Error as e:
             raise exc.DBAPIError.instance(sql, (), e, dbapi.Error, dialect=conn.dialect) from e
+
+    def upsert(self, table: sa.Table) -> Any:
+        from sqlalchemy.dialects.sqlite import insert
+
+        return insert(table)
 
     def analyze(self, conn: Connection) -> None:
         """Refresh the planner's statistics (sqlite_stat1), reading at most

@@ -18,7 +18,8 @@ from __future__ import annotations
 from .config import (contacts, escalation_levels, escalation_policies, layers, notify_rules, schedule_overrides,
                      schedules, services, settings, users)
 _DELIVERY_NAMES = frozenset({"deliveries", "instance"})
-_INCIDENT_NAMES = frozenset({"Incident", "IncidentAlert", "TimelineEntry", "Page", "OPEN_STATUSES", "is_open"})
+_INCIDENT_NAMES = frozenset({"Incident", "IncidentAlert", "TimelineEntry", "Page", "OPEN_STATUSES", "OPEN_SQL",
+                             "is_open"})
 from .timers import heartbeats, maintenance_rules, maintenance_windows
 
 __all__ = ["contacts", "deliveries", "escalation_levels", "escalation_policies", "heartbeats", "instance", "layers",

@@ -13,7 +13,8 @@ from ..partial import partial_index
 from .config import owned_by
 
 OPEN_STATUSES = ("triggered", "acknowledged")
-_OPEN_SQL = text("status IN ('triggered', 'acknowledged')")
+# the WHERE of the partial unique index on open keys (and of dedup's conflict target)
+OPEN_SQL = text("status IN ('triggered', 'acknowledged')")
 _DUE_SQL = text("next_escalation_at IS NOT NULL")
 _AUTO_RESOLVE_SQL = text("auto_resolve_at IS NOT NULL")
 
@@ -67,7 +68,7 @@ def _read_stored(raw):  # noqa: ANN001, ANN202
 class Incident(Table, table=True):
     __table_args__ = (
         # Dedup guarded by the schema: one open incident per (service, key).
-        partial_index("uq_incident_open_key", "dedup_key", "service", unique=True, where=_OPEN_SQL),
+        partial_index("uq_incident_open_key", "dedup_key", "service", unique=True, where=OPEN_SQL),
         # escalate-check reads only what is due.
         partial_index("ix_incident_due", "next_escalation_at", where=_DUE_SQL),
         Index("ix_incident_status", "status", "id"),
