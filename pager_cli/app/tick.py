@@ -90,10 +90,12 @@ class Tick:
 
 def _stamp(db, now: datetime) -> None:  # noqa: ANN001 - a Database
     """Record that a whole tick ran at `now` (one small write, §13's
-    pager_escalate_check_last_run_timestamp_seconds)."""
+    pager_escalate_check_last_run_timestamp_seconds). A claim: one row's
+    UPDATE, beside triggers and other checkers (PostgreSQL holds the write lock
+    shared for it), never beside an exclusive write."""
     from ..store.stamps import stamp_tick
 
-    db.retried(lambda session: stamp_tick(session, now))
+    db.retried(lambda session: stamp_tick(session, now), "claim")
 
 
 def tick(db, clock: Callable[[], datetime]) -> Tick:  # noqa: ANN001
