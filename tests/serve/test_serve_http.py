@@ -192,6 +192,37 @@ def test_requests_sent_together_are_answered_in_order(served, db_path):
     assert [row[3] for row in incidents(db_path)] == ["db/disk", "db/cpu"]
 
 
+@pytest.mark.slow  # a flood of thousands of events
+def test_a_client_that_never_reads_its_answers_is_cut_off(served, db_path):
+    """The writer never waits to write an answer: a client that pipelines
+    events and reads nothing (its receive window full) is disconnected, and a
+    client beside it is answered meanwhile; every event answered is stored."""
+    import threading
+
+    body = json.dumps(TRIGGER).encode()
+    one = f"POST /v2/enqueue HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    sock.connect((served.host, served.port))
+    ended = threading.Event()
+
+    def flood() -> None:
+        try:
+            for _ in range(400):
+                sock.sendall(one * 50)
+        except OSError:  # reset or broken pipe: the server cut the connection
+            pass
+        ended.set()
+
+    threading.Thread(target=flood, daemon=True).start()
+    assert ended.wait(60), "the server kept a client that reads no answers"
+    status, answer = served.post("/v2/enqueue", {**TRIGGER, "dedup_key": "db/other"})
+    assert status == 202 and answer["dedup_key"] == "db/other"
+    sock.close()
+    stored = {row[3]: row[5] for row in incidents(db_path)}
+    assert set(stored) == {"db/disk", "db/other"} and 0 < stored["db/disk"] < 20_000
+
+
 def test_sigterm_finishes_and_exits_0(served, db_path):
     con = served.connection()
     con.request("POST", "/v2/enqueue", body=json.dumps(TRIGGER))
