@@ -55,6 +55,9 @@ ONE_ENGINE = (
     "test_watch.py", "notify/test_notify_cli.py",
     # the README replayed on the default database, as a newcomer runs it
     "test_readme.py",
+    # serve's HTTP handling (heads, limits, the token, timeouts, answers in order); what its
+    # group commits write runs on both in serve/test_serve_same_as_trigger
+    "serve/test_serve_http.py",
 )
 _TESTS = Path(__file__).resolve().parent
 
