@@ -108,6 +108,21 @@ def _translated_retryable(dialect: Dialect) -> Iterator[None]:
         raise
 
 
+def _retrying(db: Database, once: Callable[[], T], attempts: int) -> T:
+    """`once()` (one transaction, committed), with what the engine raised
+    translated; run again from the start, after a short sleep, when the engine
+    gave up on it for a conflict it says may pass, up to `attempts` times."""
+    for attempt in range(attempts):
+        try:
+            with _translated(db.dialect, db.location), _translated_retryable(db.dialect):
+                return once()
+        except _Retry as retry:
+            if attempt == attempts - 1:
+                raise db.dialect.translate(retry.error, db.location) from None
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def _short(error: Exception) -> str:
     text = " ".join(str(error).split())
     return text if len(text) <= 80 else text[:77] + "..."
@@ -158,20 +173,10 @@ class Database:
         may pass (PostgreSQL: a serialization failure or a deadlock), so that
         the user never sees one. `work` must be safe to run again (it reads
         what it needs inside the transaction)."""
-        for attempt in range(attempts):
-            try:
-                with _translated(self.dialect, self.location), _translated_retryable(self.dialect), \
-                        self.engine.connect() as conn:
-                    conn.execution_options(pager_mode=mode)
-                    with Session(bind=conn, expire_on_commit=False) as session:
-                        result = work(session)
-                        session.commit()
-                        return result
-            except _Retry as retry:
-                if attempt == attempts - 1:
-                    raise self.dialect.translate(retry.error, self.location) from None
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
+        def once() -> T:
+            with self._bare_session(mode) as session:
+                return work(session)
+        return _retrying(self, once, attempts)
 
     def hold(self) -> Held:
         """A connection kept for many write transactions (`Held`)."""
@@ -184,7 +189,14 @@ class Database:
 
     @contextmanager
     def _session(self, mode: str) -> Iterator[Session]:
-        with _translated(self.dialect, self.location), self.engine.connect() as conn:
+        with _translated(self.dialect, self.location), self._bare_session(mode) as session:
+            yield session
+
+    @contextmanager
+    def _bare_session(self, mode: str) -> Iterator[Session]:
+        """A Session in one transaction of `mode`, committed at the end; what
+        the engine raises is left as it is."""
+        with self.engine.connect() as conn:
             conn.execution_options(pager_mode=mode)
             with Session(bind=conn, expire_on_commit=False) as session:
                 yield session
@@ -255,16 +267,7 @@ class Held:
     def retried(self, work: Callable[[Transaction], T], mode: str = "write", attempts: int = 5) -> T:
         """`work(transaction)` in one transaction of `mode`, committed; run again
         from the start on a conflict the engine says may pass, as `Database.retried`."""
-        dialect, location = self.db.dialect, self.db.location
-        for attempt in range(attempts):
-            try:
-                with _translated(dialect, location), _translated_retryable(dialect):
-                    return self._once(work, mode)
-            except _Retry as retry:
-                if attempt == attempts - 1:
-                    raise dialect.translate(retry.error, location) from None
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return _retrying(self.db, lambda: self._once(work, mode), attempts)
 
     def _once(self, work: Callable[[Transaction], T], mode: str) -> T:
         if self._conn is None:
