@@ -12,7 +12,12 @@ and static checks (ONE_ENGINE below) reach the database only through those
 same calls, so `both` runs them on SQLite alone; `--engine postgresql` runs
 them there too. A test about SQLite itself
 (files, modes, WAL, PRAGMA, a damaged file) is marked `sqlite_only`, one about
-several machines sharing a server `postgresql_only`. Under
+several machines sharing a server `postgresql_only`. A test of processes
+racing, crashing or under load is marked `races`: `both` runs it on SQLite,
+where the processes contend for one file, and tests/test_postgres_machines.py
+races every kind of process at once on PostgreSQL, over TCP. `slow` marks the
+tests that start many processes or servers, which the quick loop
+(`-m "not slow"`) leaves out. Under
 CI=true a PostgreSQL test whose server cannot start fails; elsewhere it skips.
 """
 
@@ -44,8 +49,8 @@ ENGINES = ("sqlite", "postgresql")
 ONE_ENGINE = (
     "alerts/", "reliability/", "test_severity.py", "test_rotation.py", "test_hostile_cli.py", "test_config.py",
     "test_architecture.py", "test_channels.py", "test_cli.py", "test_rough_edges.py", "test_schedules_cli.py",
-    "test_exports_ical.py", "test_exports_imports.py", "test_apply_shift_changes.py", "notify/test_contacts_config.py",
-    "notify/test_commands_send.py", "serve/test_serve_config.py", "serve/test_serve_imports.py",
+    "test_exports_ical.py", "test_start_up.py", "test_apply_shift_changes.py", "notify/test_contacts_config.py",
+    "notify/test_commands_send.py", "serve/test_serve_config.py",
     "serve/test_serve_alertmanager.py", "serve/test_serve_clients.py", "serve/test_serve_real_bodies.py",
     "test_senders_alertmanager.py", "test_senders_change_events.py", "test_senders_generic.py",
     "test_senders_incident_rules.py", "test_senders_pagerduty.py", "test_senders_routing.py",
@@ -73,7 +78,7 @@ def pytest_generate_tests(metafunc):  # noqa: ANN001, ANN201
     chosen = metafunc.config.getoption("--engine")
     engines = list(ENGINES) if chosen == "both" else [chosen]
     where = Path(metafunc.definition.fspath).resolve().relative_to(_TESTS).as_posix()
-    if chosen == "both" and (where.startswith(ONE_ENGINE) or _slow_elsewhere(metafunc)):
+    if chosen == "both" and (where.startswith(ONE_ENGINE) or metafunc.definition.get_closest_marker("races")):
         engines = ["sqlite"]
     if metafunc.definition.get_closest_marker("sqlite_only"):
         engines = [e for e in engines if e == "sqlite"]
@@ -83,15 +88,7 @@ def pytest_generate_tests(metafunc):  # noqa: ANN001, ANN201
                          scope="session")
 
 
-def _slow_elsewhere(metafunc) -> bool:  # noqa: ANN001
-    """A `slow` test (processes racing, crashing, under load) that is not about
-    several machines sharing PostgreSQL: `both` runs it on SQLite, where the
-    processes contend for one file; on PostgreSQL tests/test_postgres_machines.py
-    races every kind of process at once over TCP."""
-    return bool(metafunc.definition.get_closest_marker("slow")) and \
-        not metafunc.definition.get_closest_marker("postgresql_only")
-
-
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks added here
 def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
     """A test for no engine of the chosen ones (`--engine postgresql` and a
     `sqlite_only` test) is deselected, not reported as skipped."""
@@ -104,6 +101,18 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
     # the longest tests first, so that with -n no worker is left running one of them alone at the end
     items[:] = sorted(kept, key=lambda item: not item.nodeid.startswith(LONGEST))
+    # A module whose fixtures are set up once for all its tests (the reliability suite's
+    # databases and corpus runs) keeps its tests together on one worker (`--dist
+    # loadgroup`, in pyproject.toml): spread over both, each worker's switch to another
+    # module would tear them down, and the next test of the module would set them up again.
+    for item in items:
+        if _has_module_fixtures(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _has_module_fixtures(item) -> bool:  # noqa: ANN001
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(defs[-1].scope in ("module", "package") for defs in info.name2fixturedefs.values())
 
 
 # the test files whose tests run longest (a minute of real processes, some of them)

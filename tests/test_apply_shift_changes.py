@@ -3,6 +3,7 @@ stretches of the next 28 days, across a DST change, and writes nothing."""
 
 from __future__ import annotations
 
+import pytest
 from datetime import timedelta
 
 import yaml
@@ -63,6 +64,7 @@ def test_a_swap_shows_every_day_that_changes_hands_and_writes_nothing(cli, tmp_p
     assert dump(db_path) == before
 
 
+@pytest.mark.slow
 def test_the_stretches_agree_with_asking_who_is_on_call(cli, tmp_path):
     """Every half hour of the 28 days: inside a stretch before/after are who
     `oncall --at` says before and after applying; outside, the same user."""

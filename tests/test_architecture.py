@@ -145,7 +145,7 @@ def test_only_serve_imports_the_server_stack():
     """http.server and the rest are imported by pager_cli.serve (the HTTP side),
     app.group_commit (its writer) and notify.acklinks (ack link signatures), and
     pager_cli.serve only by cli.serve: no other command loads them
-    (tests/serve/test_serve_imports.py checks the running commands)."""
+    (tests/test_start_up.py checks the running commands)."""
     # and the webhook sender's X-Pager-Signature (loaded only to send a webhook)
     allowed = {"pager_cli.app.group_commit", "pager_cli.notify.acklinks", "pager_cli.notify.channels.webhook"}
     wrong = [(name, m) for name in MODULES if not name.startswith("pager_cli.serve") and name not in allowed
@@ -154,3 +154,14 @@ def test_only_serve_imports_the_server_stack():
     importers = {name for name in MODULES for m, _ in _imports(name)
                  if m.startswith("pager_cli.serve") and not name.startswith("pager_cli.serve")}
     assert importers == {"pager_cli.cli.serve"}
+
+
+EXPORT_LIBRARIES = {"icalendar": "pager_cli.exports.ical", "prometheus_client": "pager_cli.exports.prometheus"}
+
+
+def test_only_the_export_modules_name_their_libraries():
+    """Each export library is named by its own exports module alone
+    (tests/test_start_up.py checks that only its command loads it)."""
+    users = {lib: sorted({name for name in MODULES for m, _ in _imports(name) if m.split(".")[0] == lib})
+             for lib in EXPORT_LIBRARIES}
+    assert users == {lib: [owner] for lib, owner in EXPORT_LIBRARIES.items()}

@@ -112,6 +112,7 @@ def test_webhook_without_a_secret_sends_no_signature(server):
     assert "X-Pager-Signature" not in request.headers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("status", "expected"), [
     (500, RETRY), (503, RETRY), (408, RETRY), (429, RETRY), (404, FAILED), (400, FAILED), (401, FAILED)])
 def test_webhook_status_decides_retry_or_failed(server, status, expected):
@@ -334,6 +335,7 @@ def test_email_starttls_with_login_verifies_the_certificate(certificate):
     assert_clean(sent, untrusted, refused, secrets=("wrong-pw-11",))
 
 
+@pytest.mark.slow
 def test_email_implicit_tls(certificate):
     inbox = Inbox()
     controller = smtp_server(inbox, certificate, "ssl")
@@ -434,6 +436,7 @@ def test_command_exit_code_decides(tmp_path, code, expected):
     assert (result.status, result.error) == expected
 
 
+@pytest.mark.slow
 def test_command_timeout_kills_its_whole_process_group(tmp_path):
     pidfile = tmp_path / "grandchild.pid"
     argv = script(tmp_path, f"""
@@ -466,6 +469,7 @@ def test_command_missing_program_fails(tmp_path):
 # apprise
 
 
+@pytest.mark.slow
 def test_apprise_json_url_delivers_title_and_body(server):
     server.expect_oneshot_request("/ntfy/s3cr3t", method="POST").respond_with_data("ok")
     url = f"json://127.0.0.1:{server.port}/ntfy/s3cr3t"
@@ -477,6 +481,7 @@ def test_apprise_json_url_delivers_title_and_body(server):
     assert "pager ack 12" in got["message"] and "Service:  payments" in got["message"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("status", "expected"), [(404, (FAILED, "HTTP 404")), (500, (RETRY, "HTTP 500"))])
 def test_apprise_failure_is_judged_by_the_status(server, status, expected):
     server.expect_request("/ntfy/s3cr3t").respond_with_data("no", status=status)
@@ -492,6 +497,7 @@ def test_apprise_unreachable_is_retried_and_a_bad_url_failed():
     assert_clean(down, bad, secrets=("s3cr3t",))
 
 
+@pytest.mark.slow
 def test_apprise_logs_never_show_the_url_even_with_debug_logging(tmp_path):
     """A process that logs everything at DEBUG to stderr sees no URL token from Apprise or urllib3."""
     code = textwrap.dedent(f"""
@@ -547,6 +553,7 @@ def test_send_many_a_slow_contact_holds_up_no_other(server):
     assert [(r.status, r.error) for r in results] == [(SENT, None), (SENT, None)]
 
 
+@pytest.mark.slow
 def test_send_many_deadline_leaves_started_and_unstarted_jobs_to_retry(server):
     entered = threading.Event()
 

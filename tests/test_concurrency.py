@@ -13,7 +13,7 @@ from sqlmodel import select
 from pager_cli.store import tables as m
 from scenario import write_scenario
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.races]
 
 
 def test_eight_processes_trigger_one_key(cli, db, tmp_path):

@@ -16,6 +16,7 @@ from pager_cli.store.db import open_database
 pytestmark = pytest.mark.sqlite_only  # the file, its modes, PRAGMA, WAL; PostgreSQL's: test_postgres.py
 
 
+@pytest.mark.slow
 def test_default_path_is_in_the_user_data_dir(tmp_path):
     env = {"HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"), "PAGER_DB": ""}
     proc = run_pager("list", env=env)
@@ -61,19 +62,7 @@ def test_not_a_database_is_a_clear_error(tmp_path):
     assert err.startswith("Error: ") and "Traceback" not in err
 
 
-def test_a_database_from_a_newer_pager_is_refused_by_the_cli(tmp_path):
-    path = tmp_path / "newer.db"
-    open_database(str(path)).close()
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA user_version = 999")
-    con.commit()
-    con.close()
-    proc = run_pager("--db", path, "list")
-    assert proc.returncode == 1
-    assert b"newer than this pager" in proc.stderr
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 999
-
-
+@pytest.mark.slow
 def test_an_open_database_sees_what_another_process_wrote_since(cli, applied, db):
     """A long-lived process (watch, serve) keeps its `Database` open: each of
     its transactions sees the rows other processes committed before it began,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
 import tempfile
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -72,7 +73,10 @@ def _stream(seed: int, keys: int, records: int) -> tuple[bytes, Counter]:
     return "".join(json.dumps(line) + "\n" for line in lines).encode(), sent
 
 
+@pytest.mark.slow
 def test_streams_racing_on_shared_keys_count_every_alert_once_and_page_once(applied, pager_db):
+    """Four `trigger -` streams on the same keys, with resolves, and an
+    `escalate-check` stepping what they opened, all at once."""
     streams = [_stream(seed, keys=12, records=150) for seed in range(4)]
     procs = []
     for records, _ in streams:
@@ -81,11 +85,16 @@ def test_streams_racing_on_shared_keys_count_every_alert_once_and_page_once(appl
             source.seek(0)
             procs.append(start_pager("--now", "2026-11-23T10:00:00Z", "--json", "trigger", "-", "--batch-size", "7",
                                      stdin=source, env={"PAGER_BUSY_TIMEOUT": "120"}))
+    checker = start_pager("--now", "2026-11-23T10:30:00Z", "escalate-check", stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL)
     answers = []
     for proc in procs:
         out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err.decode()
+        assert b"locked" not in err
         answers += [json.loads(line) for line in out.decode().splitlines()]
+    _, err = checker.communicate(timeout=240)
+    assert checker.returncode == 0 and b"locked" not in err, err.decode()
     assert len(answers) == 4 * 150 and not [a for a in answers if a["error"]]
     sent = sum((s for _, s in streams), Counter())
     stored = rows(pager_db, "SELECT id, dedup_key, status, alert_count FROM incident")

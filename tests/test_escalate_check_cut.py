@@ -15,7 +15,7 @@ from catch_up import setup
 from conftest import pager_argv, pager_env, start_pager
 from pager_cli.store import tables as m
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.races]
 
 INCIDENTS = 300
 STEPS = 10  # each incident has ten steps due: far more output than a pipe holds

@@ -15,7 +15,7 @@ from catch_up import add, page_rows, setup, steps
 from conftest import run_pager
 from pager_cli.store import tables as m
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.races]
 
 REPEAT = 300  # steps per incident before `exhausted`
 T0 = datetime(2026, 11, 23, 10, 0)

@@ -81,6 +81,7 @@ def test_json_events(setup):
     assert "PAGE grace" in r.err
 
 
+@pytest.mark.slow
 def test_concurrent_checkers_page_each_step_exactly_once(setup, db, db_path):
     for i in range(20):
         setup("--now", "2026-11-23T10:00:00Z", "trigger", "--service", "payments", f"incident {i}")

@@ -123,6 +123,7 @@ def test_errors(cli, tmp_path):
     assert cli("schedules", "ical", "primary", "--from", "2026-10-10", "--to", "2026-10-01").code == 2
 
 
+@pytest.mark.slow
 def test_a_real_process_writes_the_calendar_bytes(tmp_path):
     path = tmp_path / "pager.yaml"
     path.write_text(yaml.safe_dump(CONFIG, sort_keys=False))

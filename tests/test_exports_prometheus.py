@@ -17,6 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import run_pager
 from dbread import rows
 
+pytestmark = pytest.mark.slow
+
 CONFIG = {
     "timezone": "UTC",
     "users": {

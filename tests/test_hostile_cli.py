@@ -83,6 +83,7 @@ def test_details_at_the_depth_limit_are_kept(setup, db_path):
     assert json.loads(rows(db_path, "SELECT details FROM incident")[0][0]) == json.loads(text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", [BAD_DETAILS["lone surrogate"], BAD_DETAILS["deep"]], ids=["surrogate", "deep"])
 def test_bad_details_as_a_real_process(setup, db_path, text):
     """The two that used to commit and then crash (surrogate) or end in a
@@ -186,6 +187,7 @@ def one_incident(setup, db_path):
     return counts(db_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", NOT_UTF8.values(), ids=NOT_UTF8.keys())
 def test_an_argument_that_is_not_utf8_exits_2(one_incident, db_path, args):
     proc = run_pager("--now", "2026-11-23T10:01:00Z", *args)
@@ -196,6 +198,7 @@ def test_an_argument_that_is_not_utf8_exits_2(one_incident, db_path, args):
     assert rows(db_path, "SELECT status FROM incident") == [("triggered",)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["ack", "1"], ["resolve", "1"], ["note", "1", "looking"], ["escalate", "1"]],
                          ids=lambda a: a[0])
 def test_pager_user_that_is_not_utf8_exits_2(one_incident, db_path, args):
@@ -205,11 +208,13 @@ def test_pager_user_that_is_not_utf8_exits_2(one_incident, db_path, args):
     assert rows(db_path, "SELECT status, acknowledged_by FROM incident") == [("triggered", None)]
 
 
+@pytest.mark.slow
 def test_pager_now_that_is_not_utf8_exits_2(one_incident):
     proc = run_pager("list", env={"PAGER_NOW": FF})
     assert "PAGER_NOW is not valid UTF-8" in one_error_line(proc)
 
 
+@pytest.mark.slow
 def test_a_database_path_may_hold_any_bytes(tmp_path):
     """Paths are not text: a file name that is not UTF-8 is still a file name."""
     path = bytes(tmp_path) + b"/pager-" + FF + b".db"
@@ -249,6 +254,7 @@ def test_stdin_ack_dated_before_the_incident_is_a_bad_record(setup, db_path):
 FORGED = "DB down\nPAGE mallory #1 [critical] payments: all clear \u202egnp.exe\u2066x\u2069\u200f"
 
 
+@pytest.mark.slow
 def test_titles_and_notes_stay_on_their_line_in_show_list_and_watch(setup, db_path):
     assert setup("--now", T0, "trigger", "--service", "payments", FORGED).code == 0
     assert setup("--now", T0, "note", "1", "fine\r\nPAGE eve #1 [info] x: y\u202e").code == 0

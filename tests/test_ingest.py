@@ -176,6 +176,7 @@ def test_pagerduty_trigger_without_dedup_key_gets_one_in_the_output(setup, db):
     assert len(key) == 32 and incidents(db)[0].dedup_key == key and incidents(db)[0].service == "payments"
 
 
+@pytest.mark.slow
 def test_fixtures_through_a_real_process(setup, db):
     """stdin as a real pipe, with and without `-`."""
     body = fixture("alertmanager-firing.json")
@@ -429,6 +430,7 @@ def test_progress_line_on_a_terminal(setup, monkeypatch):
 # Real processes: a quiet pipe, concurrent streams.
 
 
+@pytest.mark.slow
 def test_a_quiet_pipe_is_committed_within_the_latency(setup, db):
     proc = start_pager("--now", T0, "trigger", "-", "--json", "--batch-latency", "1s")
     try:
@@ -452,24 +454,6 @@ def test_a_quiet_pipe_is_committed_within_the_latency(setup, db):
         proc.wait()
         proc.stdout.close()
         proc.stderr.close()
-
-
-def test_concurrent_streams_and_escalate_check(setup, db):
-    keys = [f"k{i}" for i in range(20)]
-    stream = ndjson([{"service": "payments", "title": f"t {k}", "dedup_key": k} for k in keys] * 10)
-    procs = [start_pager("--now", T0, "trigger", "-", "--batch-size", "25", stdout=subprocess.DEVNULL)
-             for _ in range(3)]
-    checker = start_pager("--now", "2026-11-23T10:30:00Z", "escalate-check", stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL)
-    errors = [p.communicate(stream, timeout=120)[1] for p in procs] + [checker.communicate(timeout=120)[1]]
-    assert [p.returncode for p in procs + [checker]] == [0, 0, 0, 0], errors
-    assert not any(b"locked" in e for e in errors)
-    rows = incidents(db)
-    assert sorted(r.dedup_key for r in rows) == sorted(keys)  # one incident per key, never two
-    assert sum(r.alert_count for r in rows) == 3 * 10 * len(keys)
-    with db.read() as s:
-        alerts = s.exec(select(m.TimelineEntry).where(m.TimelineEntry.kind == "alert")).all()
-    assert len(alerts) == 3 * 10 * len(keys) - len(keys)
 
 
 def test_batch_latency_option_is_checked(setup):

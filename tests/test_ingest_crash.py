@@ -18,7 +18,7 @@ from conftest import start_pager
 
 from scenario import write_scenario
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.races]
 
 RECORDS = 200_000
 KEYS = 1_000

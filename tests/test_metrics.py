@@ -307,6 +307,7 @@ def test_values_outside_the_known_sets_still_count(cli, db):
     assert doc["by_status"] == {"triggered": 1, "snoozed": 1}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_histories_agree_with_a_brute_force_count(db, seed):
     """400 random incidents over 12 days (odd service names, severities and

@@ -43,6 +43,7 @@ def test_fresh_database_is_at_latest_and_recorded(tmp_path):
     assert names == [name for name, _ in MIGRATIONS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("start", range(0, LATEST))
 def test_every_earlier_version_upgrades_to_the_same_schema(tmp_path, start):
     fresh, old = tmp_path / "fresh.db", tmp_path / "old.db"
@@ -140,7 +141,7 @@ def test_a_command_loads_no_postgresql_dialect(tmp_path):
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
-def test_a_newer_database_is_refused_and_left_untouched(tmp_path):
+def test_a_newer_database_is_refused_and_left_untouched(cli, tmp_path):
     path = tmp_path / "new.db"
     open_database(str(path)).close()
     con = sqlite3.connect(path)
@@ -150,6 +151,8 @@ def test_a_newer_database_is_refused_and_left_untouched(tmp_path):
     before = path.read_bytes()
     with pytest.raises(DatabaseError, match="newer than this pager"):
         open_database(str(path))
+    r = cli("--db", path, "list")
+    assert r.code == 1 and r.err.startswith("Error: ") and "newer than this pager" in r.err, r
     assert path.read_bytes() == before
 
 

@@ -1,8 +1,7 @@
 """PostgreSQL itself: one-line connection errors that never show the password,
 the schema as that engine stores it (timestamptz, partial indexes, the
 `pager_migration` record), the write lock (an advisory lock taken first in
-every write transaction) and its busy timeout, and SQLite commands that never
-load psycopg."""
+every write transaction) and its busy timeout."""
 
 from __future__ import annotations
 
@@ -57,6 +56,7 @@ def test_pager_db_names_the_server_too(pg_server):
     assert "cannot connect to postgresql://" in _one_line_error(proc)
 
 
+@pytest.mark.slow
 def test_the_schema_is_migrated_on_open_and_recorded(pg_server):
     name = "fresh_from_nothing"
     pg_server.admin().execute(f"CREATE DATABASE {name}")
@@ -78,6 +78,7 @@ def test_the_schema_is_migrated_on_open_and_recorded(pg_server):
         pg_server.drop(name)
 
 
+@pytest.mark.slow
 def test_several_processes_migrating_a_new_database_at_once(pg_server):
     name = "racing_migrations"
     pg_server.admin().execute(f"CREATE DATABASE {name}")
@@ -134,6 +135,7 @@ def test_a_writer_waits_for_the_lock_then_reads_what_the_holder_committed(applie
     assert rows(pager_db, "SELECT count(*), max(alert_count) FROM incident") == [(1, 2)]
 
 
+@pytest.mark.slow
 def test_a_lock_held_past_the_busy_timeout_is_a_clear_error(applied, pager_db):
     engine = sa.create_engine(pager_db.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
@@ -143,15 +145,6 @@ def test_a_lock_held_past_the_busy_timeout_is_a_clear_error(applied, pager_db):
     err = _one_line_error(proc)
     assert "is locked" in err and "PAGER_BUSY_TIMEOUT" in err
     assert rows(pager_db, "SELECT count(*) FROM incident") == [(0,)]
-
-
-def test_sqlite_commands_never_import_psycopg(tmp_path):
-    code = ("import sys; from pager_cli.cli import main; sys.argv = ['pager', '--db', sys.argv[1], 'list']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('psycopg' in sys.modules, 'sqlalchemy.dialects.postgresql' in sys.modules, file=sys.stderr)")
-    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.db")], capture_output=True, text=True,
-                          timeout=60)
-    assert proc.stderr.strip().splitlines()[-1] == "False False", proc.stderr
 
 
 def definitions(url: str) -> dict:
@@ -203,6 +196,7 @@ def test_migrations_build_the_schema_the_models_describe(pg_server, pager_db):
     assert "status" in got["index uq_incident_open_key"][3] and got["index uq_incident_open_key"][2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("start", range(1, len(MIGRATIONS)))
 def test_every_earlier_version_upgrades_to_the_same_schema(pg_server, pager_db, start):
     name = f"old_{start}"

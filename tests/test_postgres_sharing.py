@@ -21,7 +21,7 @@ from conftest import run_pager, start_pager
 from dbread import rows
 from pager_cli.escalation.engine import SHARED_ROWS
 
-pytestmark = pytest.mark.postgresql_only
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql_only]
 
 T0 = "2026-11-23T10:00:00Z"
 DUE = "2026-11-23T10:06:00Z"  # each incident's level 1 is due (the example's payments policy: 5 minutes)

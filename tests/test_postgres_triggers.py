@@ -25,7 +25,7 @@ from conftest import run_pager, start_pager
 from dbread import rows
 from scenario import write_scenario
 
-pytestmark = pytest.mark.postgresql_only
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql_only]
 
 T0 = "2026-11-23T10:00:00Z"
 DUE = "2026-11-23T10:06:00Z"  # level 1 of the example's payments policy is due (5 minutes)

@@ -22,6 +22,8 @@ from senders_kit import (
     send,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def setup(cli, tmp_path):

@@ -9,6 +9,8 @@ import pytest
 
 from senders_kit import actions, configure, incidents, kinds, pages, real, send, timeline
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def setup(cli, tmp_path):

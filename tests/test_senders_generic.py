@@ -11,6 +11,8 @@ import pytest
 
 from senders_kit import actions, configure, incidents, kinds, real, send
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def setup(cli, tmp_path):

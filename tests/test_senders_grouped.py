@@ -14,6 +14,8 @@ from conftest import run_pager
 from dbread import alert_states, incidents, kinds, timeline
 from senders_kit import actions, configure, fingerprints, real, resolved_copy, send
 
+pytestmark = pytest.mark.slow
+
 AM_FIRING = real("alertmanager-alertmonitor-firing.json")
 AM_RESOLVED = real("alertmanager-alertmonitor-resolved.json")
 GRAFANA = real("grafana-docs-webhook-firing.json")

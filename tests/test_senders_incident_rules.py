@@ -11,6 +11,8 @@ import pytest
 
 from senders_kit import CONFIG, actions, configure, incidents, kinds, real, send, timeline
 
+pytestmark = pytest.mark.slow
+
 HELD = ("held", "resolved by the source; needs an acknowledgement")
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from senders_kit import KEY, CONFIG, actions, configure, incidents, kinds, pages, real, send
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def setup(cli, tmp_path):

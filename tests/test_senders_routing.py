@@ -12,6 +12,8 @@ import pytest
 
 from senders_kit import CONFIG, actions, configure, incidents, real, send
 
+pytestmark = pytest.mark.slow
+
 FIRING = "alertmanager-alertmonitor-firing.json"  # receiver `alertmonitor_swarm`, no `service` label
 NOWHERE = "no service label, no service named like the receiver 'alertmonitor_swarm'"
 

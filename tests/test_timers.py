@@ -290,6 +290,7 @@ def test_snooze_only_an_acknowledged_incident_and_it_comes_back_at_its_level(qui
 # -- exactly once, under racing checkers ------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.races
 def test_racing_checkers_do_each_timer_once(cli, tmp_path, db_path):
     beats = "".join(f"  job{i}: {{service: backups, interval: 1h}}\n" for i in range(10))
     text = CONFIG.replace("heartbeats:\n", "heartbeats:\n" + beats)

@@ -167,6 +167,7 @@ def wait_for_page(db, count, timeout=20.0):
     raise AssertionError(f"no page #{count} within {timeout}s: {pages(db)}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_loop_on_a_pipe_prints_plain_lines_and_stops_on_a_signal(setup, db, signum):
     setup("--now", "2026-11-23T10:00:00Z", "trigger", "-s", "payments", "DB down")
@@ -190,6 +191,7 @@ def test_loop_on_a_pipe_prints_plain_lines_and_stops_on_a_signal(setup, db, sign
     assert out.decode().splitlines() == ["ESCALATED #1 payments: to level 1", "PAGE grace #1 [error] payments: DB down"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_live_view_on_a_terminal_stops_on_sigterm(setup, db):
     two_incidents(setup)
@@ -236,6 +238,7 @@ def test_live_view_on_a_terminal_stops_on_sigterm(setup, db):
     assert "\x1b[2J" not in text and "\x1b]0;pwn" not in text  # the title's escapes never reach the terminal
 
 
+@pytest.mark.slow
 def test_a_locked_database_is_retried_at_the_next_tick(setup, monkeypatch):
     from pager_cli.cli import watch
     from pager_cli.cli.escalation import Printer

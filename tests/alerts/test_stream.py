@@ -318,6 +318,7 @@ def test_oversize_pretty_printed_document_resyncs_at_the_next():
     assert alerts[0].error == "record larger than 4 MiB"
 
 
+@pytest.mark.slow
 def test_many_records_keep_memory_flat():
     record = b'{"service": "payments", "title": "DB connection failed", "severity": "critical"}\n'
 

@@ -138,30 +138,6 @@ def test_a_test_message_is_tried_once_not_retried_by_the_next_run(cli, db, appli
     assert len(applied.log) == 1
 
 
-def test_notify_test_as_a_process(applied, db_path, sink):
-    proc = run_pager("notify", "test", "alice")
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stdout.decode().splitlines() == [
-        "alice hook: sent", "alice gone: failed (HTTP 404)", "alice script: sent"]
-    assert proc.stderr == b""
-    assert run_pager("notify", "test", "alice", "--contact", "script").returncode == 0
-    assert sunk(sink) == [{"event": "test", "contact": "script"}] * 2
-    for args, code in ((("notify", "test", "nobody"), 3), (("notify", "test", "alice", "--contact", "x"), 3),
-                       (("notify", "test", "bob"), 1)):
-        proc = run_pager(*args)
-        assert proc.returncode == code and proc.stdout == b""
-        assert proc.stderr.decode().startswith("Error: ") and b"Traceback" not in proc.stderr
-    database = open_database(str(db_path))
-    try:
-        d = m.deliveries
-        with database.read() as session:
-            counted = session.connection().execute(
-                sa.select(d.c.state, sa.func.count()).group_by(d.c.state).order_by(d.c.state)).all()
-    finally:
-        database.close()
-    assert [tuple(x) for x in counted] == [("failed", 1), ("sent", 3)]
-
-
 # -- deliveries ----------------------------------------------------------------------
 
 @pytest.fixture
@@ -249,17 +225,12 @@ def test_deliveries_exit_codes(cli, history):
     assert (r.code, r.out) == (0, "") and "No deliveries." in r.err
 
 
-def test_deliveries_as_a_process(history):
-    proc = run_pager("deliveries", "--json", "--state", "failed")
-    assert proc.returncode == 0
-    assert [(d["contact"], d["error"]) for d in json.loads(proc.stdout)] == [("gone", "HTTP 404")]
+@pytest.mark.slow
+def test_deliveries_as_a_process_fit_80_columns(history):
     proc = run_pager("deliveries", env={"COLUMNS": "80"})
     assert proc.returncode == 0 and proc.stderr == b""
-    assert all(len(line) <= 80 for line in proc.stdout.decode().splitlines())
-    proc = run_pager("deliveries", "--incident", "77")
-    assert proc.returncode == 3 and proc.stderr.decode().startswith("Error: no incident #77")
-    proc = run_pager("deliveries", "--state", "nope")
-    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    assert len(lines) > 4 and all(len(line) <= 80 for line in lines)
 
 
 # -- secrets never printed -----------------------------------------------------------

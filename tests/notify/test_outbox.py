@@ -64,6 +64,7 @@ def test_a_page_makes_one_delivery_per_rule_due_at_page_time_plus_after(db, serv
     assert run(db, T0 + 10 * MINUTE) == []  # sent is sent
 
 
+@pytest.mark.slow
 def test_http_500_is_retried_after_30s_and_2min_then_failed(db, server):
     setup(db, {"contacts": {"hook": hook(server)}, "notify": [{"contact": "hook"}]}, env=ENV)
     trigger(db)
@@ -96,6 +97,7 @@ def test_http_404_fails_at_once(db, server):
     assert_no_secret(db)
 
 
+@pytest.mark.slow
 def test_a_timeout_is_retried(db, server):
     def slow(request):
         server.released.wait(5)
@@ -203,6 +205,7 @@ def test_held_deliveries_of_an_acknowledged_incident_are_canceled(db, server):
     assert rows(db, incident_id=second)[0].state == "canceled"
 
 
+@pytest.mark.slow
 def test_each_kind_delivers_through_the_outbox(db, server, tmp_path):
     from aiosmtpd.controller import Controller
 

@@ -19,7 +19,7 @@ from werkzeug import Response
 
 from outbox_kit import MINUTE, T0, rows, run, setup, start_server, stop_server, trigger
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.races]
 
 CHILD = """
 import sys

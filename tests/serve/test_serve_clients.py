@@ -16,6 +16,8 @@ from conftest import run_pager
 from dbread import rows
 from serve_kit import KEY, configure, deliveries_sent, hook_file, served, start  # noqa: F401 - fixtures
 
+pytestmark = pytest.mark.slow
+
 
 def status_of(db_path, key: str) -> str | None:  # noqa: ANN001
     found = rows(db_path, "SELECT status FROM incident WHERE dedup_key = ?", (key,))
@@ -44,7 +46,6 @@ def test_pdpyras_trigger_acknowledge_resolve(served, db_path):
     assert rows(db_path, "SELECT count(*) FROM incident") == [(1,)]
 
 
-@pytest.mark.slow
 def test_kill_9_right_after_a_burst_loses_no_acknowledged_event(cli, tmp_path, db_path, hook_file):
     configure(cli, tmp_path)
     server = start()

@@ -4,6 +4,8 @@ reads it."""
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import run_pager
 from serve_kit import start
 
@@ -33,6 +35,7 @@ def test_beyond_loopback_the_config_needs_a_token(cli, tmp_path):
     assert r.code == 0, r
 
 
+@pytest.mark.slow
 def test_serve_listens_where_the_config_says(cli, tmp_path, db_path):
     path = tmp_path / "c.yaml"
     path.write_text("services:\n  web: {}\nserve:\n  listen: 127.0.0.1:0\n")

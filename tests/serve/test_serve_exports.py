@@ -4,6 +4,7 @@ over HTTP, behind the token (the calendar also takes it as ?token=)."""
 
 from __future__ import annotations
 
+import pytest
 from urllib.parse import quote
 
 import icalendar
@@ -12,6 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import run_pager
 from dbread import rows
 from serve_kit import CONFIG, TOKEN, configure, hook_file, start  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.slow
 
 HEARTBEATS = """\
 heartbeats:

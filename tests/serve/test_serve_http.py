@@ -16,6 +16,8 @@ from conftest import run_pager
 from dbread import rows
 from serve_kit import KEY, TOKEN, configure, served, hook_file, start  # noqa: F401 - fixtures
 
+pytestmark = pytest.mark.slow
+
 TRIGGER = {"routing_key": KEY, "event_action": "trigger", "dedup_key": "db/disk",
            "payload": {"summary": "Disk full on db1", "source": "db1", "severity": "critical"}}
 
@@ -125,7 +127,6 @@ def test_a_body_over_1_mib_is_413_and_not_read(served, db_path):
     assert incidents(db_path) == []
 
 
-@pytest.mark.slow
 def test_a_client_sending_one_byte_a_second_is_cut_off(cli, tmp_path, db_path, hook_file):
     configure(cli, tmp_path)
     server = start("--", "--read-timeout", "2s")
@@ -192,7 +193,6 @@ def test_requests_sent_together_are_answered_in_order(served, db_path):
     assert [row[3] for row in incidents(db_path)] == ["db/disk", "db/cpu"]
 
 
-@pytest.mark.slow  # a flood of thousands of events
 def test_a_client_that_never_reads_its_answers_is_cut_off(served, db_path):
     """The writer never waits to write an answer: a client that pipelines
     events and reads nothing (its receive window full) is disconnected, and a
@@ -233,7 +233,6 @@ def test_sigterm_finishes_and_exits_0(served, db_path):
     assert incidents(db_path)[0][1:3] == ("web", "triggered")
 
 
-@pytest.mark.slow
 @pytest.mark.sqlite_only  # holds SQLite's write lock from another connection
 def test_a_database_busy_past_the_timeout_is_503_with_retry_after(cli, tmp_path, db_path, hook_file):
     import sqlite3

@@ -4,9 +4,12 @@ expects, and the incidents the database then holds."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import FIXTURES
 from dbread import rows
 from serve_kit import served, hook_file  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.slow
 
 REAL = FIXTURES / "real"
 

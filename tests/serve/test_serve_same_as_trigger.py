@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from conftest import run_pager
 from dbread import rows
 from serve_kit import CONFIG, KEY, TOKEN, hook_file, start  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.slow
 
 GROUPED_KEY = "9999999999999999999999999999999a"
 SHOP_KEY = "e93facc04764012d7bfb002500d5d1a6"
