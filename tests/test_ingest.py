@@ -105,16 +105,6 @@ def test_alertmanager_firing_opens_two_incidents_then_resolved_closes_them(setup
     assert [d["incident"] for d in docs] == [None, None]
 
 
-def test_alertmanager_fingerprints_computed_when_missing(setup, db):
-    body = json.loads(fixture("alertmanager-firing.json"))
-    for alert in body["alerts"]:
-        del alert["fingerprint"]
-    code, docs, _ = ingest(setup, json.dumps(body, indent=2), "--service", "payments")
-    assert code == 0
-    assert [d["dedup_key"] for d in docs] == AM_KEYS
-    assert [r.dedup_key for r in incidents(db)] == AM_KEYS
-
-
 def test_alertmanager_without_service_goes_to_the_default_service(setup, db):
     code, docs, err = ingest(setup, fixture("alertmanager-firing.json"))
     assert code == 0, err

@@ -7,11 +7,12 @@ import json
 import tracemalloc
 
 import pytest
-from alerts_kit import fixture, ndjson, read, summary
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pager_cli.alerts.record import MAX_DEPTH, MAX_RECORD_BYTES, MAX_TITLE_CHARS, Alert
+from alert_streams import check_alerts, streams
+from alerts_kit import fixture, ndjson, read, summary
+from pager_cli.alerts.record import MAX_DEPTH, MAX_RECORD_BYTES
 from pager_cli.alerts.stream import read_alerts
 from pager_cli.errors import UsageError
 
@@ -435,22 +436,6 @@ def test_big_numbers_that_do_serialize_back():
 # Properties.
 
 
-def check_alerts(alerts: list[Alert]) -> None:
-    assert [a.record for a in alerts] == list(range(1, len(alerts) + 1))
-    lines = [a.line for a in alerts]
-    assert lines == sorted(lines) and all(line >= 1 for line in lines)
-    for a in alerts:
-        assert isinstance(a, Alert)
-        assert a.action in ("trigger", "acknowledge", "resolve")
-        assert a.severity in ("critical", "error", "warning", "info")
-        if a.error is None:
-            assert a.title is not None or a.dedup_key is not None
-            assert a.title is None or (0 < len(a.title) <= MAX_TITLE_CHARS and a.title == a.title.strip())
-            json.dumps(a.details, allow_nan=False).encode("utf-8")
-        else:
-            assert isinstance(a.error, str) and a.error
-
-
 @settings(max_examples=400, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.binary(max_size=2000),
@@ -514,6 +499,17 @@ def test_any_json_document_never_raises(value, indent, service):
     check_alerts(alerts)
     if isinstance(value, (dict, list)):
         assert alerts[-1].title == "last" and alerts[-1].error is None
+
+
+@settings(max_examples=150, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=streams(), input_format=st.sampled_from(["auto", "json", "text"]),
+       service=st.sampled_from([None, "hostile"]))
+@example(stream=b"{" * 100 + b"\n" + b"[" * 100, input_format="auto", service="hostile")
+@example(stream=b'{"title": "a"}\n\x00\x00\n{"title"\n:\n"b"}\n', input_format="auto", service="hostile")
+def test_generated_streams_never_raise(stream, input_format, service):
+    """Documents as senders write them (tests/alert_streams.py): NDJSON, pretty,
+    arrays, cut off, text, junk bytes, blank lines, a BOM."""
+    check_alerts(list(read_alerts(io.BytesIO(stream), input_format, service)))
 
 
 @settings(max_examples=100, database=None, deadline=None)
