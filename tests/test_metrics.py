@@ -446,8 +446,3 @@ def test_human_report_of_an_empty_window(cli):
     r = cli("--now", "2026-11-24T12:00:00Z", "metrics", "--since", "-2d")
     assert r.code == 0, r
     assert "Incidents per day" in r.out and "—" in r.out
-
-
-def test_metrics_has_help(cli):
-    r = cli("metrics", "--help")
-    assert r.code == 0 and "--since" in r.out and "--service" in r.out

@@ -12,7 +12,6 @@ import time
 
 import pytest
 
-from conftest import run_pager
 from dbread import rows
 from serve_kit import KEY, TOKEN, configure, served, hook_file, start  # noqa: F401 - fixtures
 
@@ -165,11 +164,11 @@ def test_a_client_sending_one_byte_a_second_is_cut_off(cli, tmp_path, db_path, h
 def test_listening_beyond_loopback_needs_a_token(cli, tmp_path):
     (tmp_path / "c.yaml").write_text("services:\n  web: {}\n")
     assert cli("schedules", "apply", tmp_path / "c.yaml").code == 0
-    proc = run_pager("serve", "--listen", "0.0.0.0:0", timeout=30)
-    assert proc.returncode == 2
-    assert proc.stderr.decode().startswith("Error: refusing to listen on 0.0.0.0 without a token")
-    bad = run_pager("serve", "--listen", "localhost", timeout=30)
-    assert bad.returncode == 2 and b"HOST:PORT" in bad.stderr
+    r = cli("serve", "--listen", "0.0.0.0:0")
+    assert r.code == 2 and r.err.startswith("Error: refusing to listen on 0.0.0.0 without a token"), r
+    for bad in ("localhost", "127.0.0.1:99999"):
+        r = cli("serve", "--listen", bad)
+        assert r.code == 2 and "HOST:PORT" in r.err, r
 
 
 def test_requests_sent_together_are_answered_in_order(served, db_path):
