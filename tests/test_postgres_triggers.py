@@ -1,14 +1,15 @@
-"""On PostgreSQL, triggers run beside each other: a batch locks the open
-incidents of its own keys and opens the others with the dedup statement
-(INSERT … ON CONFLICT … DO UPDATE … RETURNING), so a trigger on another key
-never waits for one in flight, and one racing it on the same key waits for
-that incident and adds its alert to it: one incident, paged once. An
-escalation checker waits for a due incident a trigger batch holds rather
-than skip it.
+"""On PostgreSQL, triggers run beside each other: a batch locks its keys (in
+one order all batches share), then the open incidents of those keys, and
+opens the others with the dedup statement (INSERT … ON CONFLICT … DO UPDATE …
+RETURNING), so a trigger on another key never waits for one in flight, one
+racing it on the same key waits for it and adds its alert to that incident
+(one incident, paged once), and two opening the same new keys in opposite
+orders queue instead of deadlocking. An escalation checker waits for a due
+incident a trigger batch holds rather than skip it.
 
 A batch is held in the middle of its transaction by a server-side trigger of
-the test's own (the first INSERT into timeline waits for an advisory lock the
-test holds), never by patching pager."""
+the test's own (an INSERT waits for an advisory lock the test holds), never
+by patching pager."""
 
 from __future__ import annotations
 
@@ -34,12 +35,18 @@ IMPATIENT = {"PAGER_BUSY_TIMEOUT": "5"}  # a trigger that queued behind the held
 
 
 def _hold_first_timeline_insert(url: str) -> None:
+    _hold_insert(url, "AFTER INSERT ON timeline FOR EACH STATEMENT", 1)
+
+
+def _hold_insert(url: str, when: str, nth: int) -> None:
+    """The `nth` firing of a trigger `when` (e.g. AFTER INSERT ON timeline FOR
+    EACH STATEMENT) waits for STALL; every other goes straight on."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE SEQUENCE once")
         conn.execute("CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                     f"IF nextval('once') = 1 THEN PERFORM pg_advisory_xact_lock({STALL}); END IF; "
-                     "RETURN NULL; END $$")
-        conn.execute("CREATE TRIGGER hold AFTER INSERT ON timeline FOR EACH STATEMENT EXECUTE FUNCTION hold()")
+                     f"IF nextval('once') = {nth} THEN PERFORM pg_advisory_xact_lock({STALL}); END IF; "
+                     "RETURN NEW; END $$")  # NEW: a BEFORE ROW trigger's row goes in (ignored elsewhere)
+        conn.execute(f"CREATE TRIGGER hold {when} EXECUTE FUNCTION hold()")
 
 
 def _until(conn: psycopg.Connection, query: str, what: str, timeout: float = 90) -> None:
@@ -54,9 +61,10 @@ def _waiting_for_stall(conn: psycopg.Connection) -> None:
            "waited for the stall")
 
 
-def _waiting_for_a_row(conn: psycopg.Connection) -> None:
-    _until(conn, "SELECT count(*) FROM pg_locks WHERE locktype IN ('transactionid', 'tuple') AND NOT granted",
-           "waited for a row")
+def _waiting_for_the_batch(conn: psycopg.Connection) -> None:
+    """Until a process waits for the held batch: for its keys' locks, or a row it holds."""
+    _until(conn, "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                 f"AND NOT (locktype = 'advisory' AND objid = {STALL})", "waited for the batch in flight")
 
 
 def _ndjson(*records: dict) -> bytes:
@@ -126,7 +134,7 @@ def test_a_trigger_racing_a_batch_in_flight_on_its_key_adds_its_alert_to_that_in
         else:
             second = start_pager("--now", T0, "--json", "trigger", "-s", "payments", "--dedup-key", "a",
                                  "--severity", "critical", "disk very full", stdin=subprocess.DEVNULL)
-        _waiting_for_a_row(watcher)  # the dedup statement waits for the first's incident
+        _waiting_for_the_batch(watcher)  # for the key the first holds
         holder.rollback()
         out1, err1 = first.communicate(timeout=60)
         out2, err2 = second.communicate(timeout=60)
@@ -160,7 +168,7 @@ def test_a_grouped_alert_racing_the_one_that_opens_its_incident_keeps_the_others
         _waiting_for_stall(watcher)
         second = _stream(_ndjson({"service": "grouped", "title": "CPU hot", "dedup_key": "y"},
                                  {"service": "grouped", "dedup_key": "y", "action": "resolve"}))
-        _waiting_for_a_row(watcher)
+        _waiting_for_the_batch(watcher)
         holder.rollback()
         out1, err1 = first.communicate(timeout=60)
         out2, err2 = second.communicate(timeout=60)
@@ -185,7 +193,7 @@ def test_a_checker_waits_for_a_due_incident_a_trigger_batch_holds_and_steps_it(a
         batch = _stream(_ndjson({"service": "payments", "title": "host 0 down", "dedup_key": "h0"}), now=DUE)
         _waiting_for_stall(watcher)
         checker = start_pager("--now", DUE, "--json", "escalate-check", stdin=subprocess.DEVNULL)
-        _waiting_for_a_row(watcher)  # the others stepped, it waits for incident 1 instead of leaving it due
+        _waiting_for_the_batch(watcher)  # the others stepped, it waits for incident 1 instead of leaving it due
         assert sorted(i for (i,) in rows(pager_db, "SELECT incident_id FROM timeline WHERE kind = 'escalated'")) \
             == [2, 3, 4, 5]
         holder.rollback()
@@ -198,3 +206,31 @@ def test_a_checker_waits_for_a_due_incident_a_trigger_batch_holds_and_steps_it(a
     stored = Counter(i for (i,) in rows(pager_db, "SELECT incident_id FROM timeline WHERE kind = 'escalated'"))
     assert stored == {i: 1 for i in range(1, 6)}
     assert rows(pager_db, "SELECT alert_count FROM incident WHERE id = 1") == [(2,)]
+
+
+def test_batches_opening_the_same_new_keys_in_opposite_orders_queue_without_a_deadlock(applied, pager_db):
+    """The first batch opens a, then b, held between the two rows; the second
+    opens b, then a. Each locks its keys first, in one order all batches share,
+    so the second waits for the first instead of both waiting for each other
+    (a deadlock PostgreSQL breaks after its deadlock_timeout, running one of
+    them again)."""
+    _hold_insert(pager_db, "BEFORE INSERT ON incident FOR EACH ROW", 2)  # a's row in, b's waits
+    a = {"service": "payments", "title": "disk full", "dedup_key": "a"}
+    b = {"service": "payments", "title": "CPU hot", "dedup_key": "b"}
+    watcher, holder = _held(pager_db)
+    with watcher, holder:
+        first = _stream(_ndjson(a, b))
+        _waiting_for_stall(watcher)
+        second = _stream(_ndjson(b, a))
+        _waiting_for_the_batch(watcher)
+        holder.rollback()
+        done = [proc.communicate(timeout=60) for proc in (first, second)]
+        assert [proc.returncode for proc in (first, second)] == [0, 0], done
+        # the backends of both gone, so that their statistics are in
+        _until(watcher, "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'pager'",
+               "left")
+    assert [_answers(out) for out, _ in done] == [[("created", 1), ("created", 2)],
+                                                  [("deduplicated", 2), ("deduplicated", 1)]]
+    assert rows(pager_db, "SELECT dedup_key, alert_count FROM incident ORDER BY id") == [("a", 2), ("b", 2)]
+    assert sorted(_pages_once(pager_db)) == [1, 2]
+    assert rows(pager_db, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()") == [(0,)]

@@ -37,13 +37,15 @@ per new incident or transition, which are rare next to duplicates.
 
 Batches run beside each other where the engine has row locks (PostgreSQL: a
 `claim` transaction, the write lock held shared), and still never step on
-each other: the SELECT locks the open incidents of the batch's keys (FOR
-UPDATE, in id order, so two batches lock what they share in the same order),
-so nothing else acknowledges, resolves, steps or adds to them until the
-commit; a key found closed is opened by the dedup statement, which folds the
-alerts into the incident another batch opened meanwhile instead (one incident
-per key; the record answers `deduplicated`, nobody is paged again, its alert
-keys and severity are merged with what that incident holds).
+each other: a batch first locks its (service, key) pairs (`lock_keys`, in
+one order all batches share, so two batches that open the same new keys in
+different orders queue instead of deadlocking), then the SELECT locks the
+open incidents of its keys (FOR UPDATE, in id order), so nothing else
+acknowledges, resolves, steps or adds to them until the commit; a key found
+closed is opened by the dedup statement, which folds the alerts into the
+incident another batch opened meanwhile instead (one incident per key; the
+record answers `deduplicated`, nobody is paged again, its alert keys and
+severity are merged with what that incident holds).
 
 Routing is `routing.py`'s (its docstring says how a record finds its service).
 """
@@ -264,7 +266,9 @@ class Apply:
         side: (service, key) → [id, status]."""
         found: dict[tuple[str, str], list] = {}
         connection = self.connection
-        query = _OPEN_KEYS_LOCKED if of(connection).claims_share else _OPEN_KEYS
+        dialect = of(connection)
+        dialect.lock_keys(connection, ((name, key) for name, keys in wanted.items() for key in keys))
+        query = _OPEN_KEYS_LOCKED if dialect.claims_share else _OPEN_KEYS
         severity = self.severity
         for name in sorted(wanted):
             keys = sorted(wanted[name])

@@ -10,6 +10,7 @@ by its scheme.
 from __future__ import annotations
 
 from importlib import import_module
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import DatabaseError, UsageError
@@ -61,6 +62,12 @@ class Dialect(Protocol):
 
     def lock_for_migration(self, conn: Connection) -> None:
         """Inside a write transaction: hold off every other migrating process until it ends."""
+
+    def lock_keys(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+        """Inside a claim: hold each (service, dedup key) until the transaction
+        ends, taken in one order every transaction shares, so that two claims
+        that open or touch the same keys queue on them instead of deadlocking
+        (a no-op where a claim runs alone)."""
 
     def mirrored_version(self, conn: Connection) -> int | None:
         """The count of applied migrations as the engine mirrors it cheaply, or

@@ -14,6 +14,8 @@ availability (replicas, failover) is the server's own.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +28,11 @@ from ..errors import DatabaseError, UsageError
 # Advisory lock keys (any bigint; these spell "pagerWRT" and "pagerMIG" in ASCII)
 WRITE_LOCK = 0x7061676572575254
 MIGRATION_LOCK = 0x706167657241494D
+# The first of the two int keys of a (service, dedup key) lock ("pgK" and 1); the
+# second is a hash of the pair. Two-int keys never meet the bigint ones above.
+KEY_LOCKS = 0x70674B01
+# Each in the order of the array, one statement for a whole batch's keys
+_LOCK_KEYS = sa.text(f"SELECT count(pg_advisory_xact_lock({KEY_LOCKS}, h)) FROM unnest(CAST(:hashes AS integer[])) AS h")
 
 # SQLSTATEs a write transaction is retried for (never shown to the user)
 RETRIED = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -81,6 +88,12 @@ class PostgreSQL:
     def lock_for_migration(self, conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
 
+    def lock_keys(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+        # sorted by the lock's own key: two pairs that share a hash are one lock
+        hashes = sorted({key_hash(service, key) for service, key in keys})
+        if hashes:
+            conn.execute(_LOCK_KEYS, {"hashes": hashes})
+
     def mirrored_version(self, conn: Connection) -> int | None:
         return None  # `pager_migration` is the one record
 
@@ -95,6 +108,12 @@ class PostgreSQL:
 
 
 DIALECT = PostgreSQL()
+
+
+def key_hash(service: str, key: str) -> int:
+    """A (service, dedup key) as the int4 second key of its advisory lock."""
+    text = f"{service}\x00{key}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "big", signed=True)
 
 
 def shown(url: sa.engine.URL) -> str:

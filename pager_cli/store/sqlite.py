@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,9 @@ class SQLite:
 
     def lock_for_migration(self, conn: Connection) -> None:
         pass  # BEGIN IMMEDIATE took the one write lock there is
+
+    def lock_keys(self, conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+        pass  # a claim is a write: nothing runs beside it
 
     def mirrored_version(self, conn: Connection) -> int | None:
         return conn.exec_driver_sql("PRAGMA user_version").scalar_one()
