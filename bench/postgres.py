@@ -179,9 +179,25 @@ def ingest(engines: Engines, engine: str, alerts: Path, count: int) -> list[tupl
         assert _tally(engines, engine, db) == (keys, keys, count), "not one incident per key, every alert once"
         figures += [(f"{engine}: {STREAMS} x trigger - at once, {what} (s)", round(wall, 2)),
                     (f"{engine}:   alerts per second", round(count / wall)),
-                    *([(f"{engine}:   samples of a transaction waiting for a lock", watch.waiting())]
+                    *([(f"{engine}:   samples of a transaction waiting for a lock", watch.waiting()),
+                       (f"{engine}:   deadlocks the server broke", _deadlocks(engines, db))]
                       if engine == "postgresql" else [])]
     return figures
+
+
+def _deadlocks(engines: Engines, db: str) -> int:
+    """`pg_stat_database.deadlocks` of `db`, once the backends of its runs are gone
+    (a backend hands in its statistics as it exits)."""
+    import psycopg
+
+    with psycopg.connect(engines.server.url(db.rsplit("/", 1)[1]), autocommit=True) as conn:
+        deadline = time.monotonic() + 30
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pager'").fetchone()[0]:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return conn.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
 
 
 def escalate(engines: Engines, engine: str, due: int, work: Path) -> list[tuple]:
