@@ -9,7 +9,8 @@ engine's and the protocol's, not a disk's.
   with keys of its own, and again each with a quarter of the stream (the
   four share every key); every run checked: one incident per key, every
   alert counted (on PostgreSQL batches run beside each other, each locking
-  its own incidents; SQLite has one writer);
+  its own keys and incidents, and the run counts the deadlocks the server
+  broke; SQLite has one writer);
 - escalate: 10,000 incidents due at once, `escalate-check` by one checker,
   then on an identical copy by three checkers started together (on
   PostgreSQL they share the work: FOR UPDATE SKIP LOCKED; SQLite has one
