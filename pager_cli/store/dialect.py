@@ -9,8 +9,8 @@ by its scheme.
 
 from __future__ import annotations
 
-from importlib import import_module
 from collections.abc import Iterable
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import DatabaseError, UsageError

@@ -32,7 +32,8 @@ MIGRATION_LOCK = 0x706167657241494D
 # second is a hash of the pair. Two-int keys never meet the bigint ones above.
 KEY_LOCKS = 0x70674B01
 # Each in the order of the array, one statement for a whole batch's keys
-_LOCK_KEYS = sa.text(f"SELECT count(pg_advisory_xact_lock({KEY_LOCKS}, h)) FROM unnest(CAST(:hashes AS integer[])) AS h")
+_LOCK_KEYS = sa.text(f"SELECT count(pg_advisory_xact_lock({KEY_LOCKS}, h)) "
+                     "FROM unnest(CAST(:hashes AS integer[])) AS h")
 
 # SQLSTATEs a write transaction is retried for (never shown to the user)
 RETRIED = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
