@@ -21,6 +21,19 @@ from __future__ import annotations
 
 SEVERITIES = ("critical", "error", "warning", "info")
 DEFAULT_SEVERITY = "error"
+_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}  # 0 is the most severe
+
+
+def raises(alert: str | None, incident: str) -> bool:
+    """Whether an alert of severity `alert` raises an incident's `incident`:
+    an incident's severity is raised by a more severe alert, never lowered
+    (a name outside SEVERITIES ranks below them all)."""
+    return alert is not None and _RANK.get(alert, 9) < _RANK.get(incident, 9)
+
+
+def raised_text(before: str, after: str) -> str:
+    """The text of the timeline entry of a raise."""
+    return f"raised from {before} to {after}"
 
 _ALIASES: dict[str, str] = {
     # critical

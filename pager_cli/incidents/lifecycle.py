@@ -29,7 +29,7 @@ from . import dedup
 from .alerts import Alerts
 from .queries import get  # noqa: F401 - with the transitions that need it
 from ..notify import outbox
-from ..severity import SEVERITIES
+from ..severity import raised_text, raises
 from ..times import iso
 
 NOOP = "noop"
@@ -94,7 +94,6 @@ def find_open(session: Session, service: str, key: str) -> m.Incident | None:
     return session.exec(query.with_for_update().execution_options(populate_existing=True)).first()
 
 
-_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}  # 0 is the most severe
 
 
 def trigger(session: Session, now: datetime, service: str, title: str, severity: str = "error",
@@ -124,8 +123,8 @@ def _alert_added(session: Session, now: datetime, incident: m.Incident, title: s
     """An alert added to `incident` (counted already): its timeline entry, and
     the incident's severity raised to the alert's if that is higher (never lowered)."""
     add_timeline(session, incident.id, now, "alert", title)
-    if _RANK.get(severity, 9) < _RANK.get(incident.severity, 9):
-        add_timeline(session, incident.id, now, "severity", f"raised from {incident.severity} to {severity}")
+    if raises(severity, incident.severity):
+        add_timeline(session, incident.id, now, "severity", raised_text(incident.severity, severity))
         incident.severity = severity
         session.add(incident)
     return Outcome(incident, "deduplicated")

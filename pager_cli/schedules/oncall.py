@@ -211,8 +211,7 @@ def _segments(schedule: Schedule, start: datetime, end: datetime) -> Iterator[tu
     view = _view(schedule)
     owner, since = _owner(view, start), start
     for c, now in _forward(view, start, end):
-        # not _same_segment(now, owner), inline (`is`: a layer's owners are made once)
-        if now is not owner and (now is None or owner is None or now[0] != owner[0] or now[1] != owner[1]):
+        if not _same_segment(now, owner):
             yield owner, since, c
             since = c
         owner = now
