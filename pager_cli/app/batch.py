@@ -37,7 +37,7 @@ per new incident or transition, which are rare next to duplicates.
 
 Batches run beside each other where the engine has row locks (PostgreSQL: a
 `claim` transaction, the write lock held shared), and still never step on
-each other: a batch first locks its (service, key) pairs (`lock_keys`, in
+each other: a batch first locks its (service, key) pairs (`apply_all`, in
 one order all batches share, so two batches that open the same new keys in
 different orders queue instead of deadlocking), then the SELECT locks the
 open incidents of its keys (FOR UPDATE, in id order), so nothing else
@@ -65,7 +65,7 @@ from ..escalation.engine import paged_nobody
 from ..incidents import lifecycle as incidents
 from ..incidents.alerts import Alerts
 from ..notify.console import PageMessage
-from ..severity import SEVERITIES
+from ..severity import raised_text, raises
 from ..store import bulk
 from ..store import tables as m
 from ..store.db import Transaction
@@ -97,7 +97,6 @@ _ADD_ENTRIES = insert(_TIMELINE)
 _ADD_ENTRIES_COLUMNS = ("incident_id", "at", "kind", "by", "text")
 _RAISE = update(_INCIDENT).where(_INCIDENT.c.id == bindparam("b_id")).values(severity=bindparam("b_severity"))
 _RAISE_COLUMNS = ("b_severity", "b_id")
-_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}  # 0 is the most severe
 HELD = "resolved by the source; needs an acknowledgement"
 _OPENING = None  # the kind of the entry of the alert that opens a _New: none if it opened, `alert` if it folded
 
@@ -166,8 +165,23 @@ def _answer(ref, result: Result) -> None:  # noqa: ANN001
         result.incident = ref
 
 
+def apply_all(batches: list[tuple[Apply, list[Alert]]]) -> None:
+    """Each batch (an `Apply` and its alerts) in order, in the one transaction
+    they share. The keys of all of them are locked first, together
+    (`lock_keys`, in the one order every transaction takes them in), so that
+    a transaction of several batches (`serve`'s group commit) never holds one
+    batch's keys while it waits for another's."""
+    routed = [apply.route(alerts, apply.batch.results) for apply, alerts in batches]
+    if batches:
+        connection = batches[0][0].connection
+        of(connection).lock_keys(connection, ((name, key) for _, wanted in routed
+                                              for name, keys in wanted.items() for key in keys))
+    for (apply, alerts), (targets, wanted) in zip(batches, routed):
+        apply.run(alerts, targets, wanted)
+
+
 class Apply:
-    """One batch, inside its transaction (see the module docstring)."""
+    """One batch, inside its transaction (see the module docstring); run by `apply_all`."""
 
     def __init__(self, tx: Transaction, now: datetime, fallback: str | None, by: str | None, batch: Batch,
                  warned: set[str], services: list[Row] | None = None):
@@ -186,9 +200,9 @@ class Apply:
 
     session = property(lambda self: self.tx.session)
 
-    def run(self, alerts: list[Alert]) -> None:
+    def run(self, alerts: list[Alert], routed: list, wanted: dict[str, set[str]]) -> None:
+        """Apply `alerts`, routed (`route`), their keys locked (`apply_all`)."""
         results = self.batch.results
-        routed, wanted = self.route(alerts, results)
         open_now = self.find_open(wanted)
         counts, entries = self.counts, self.entries
         for alert, result, target in zip(alerts, results, routed):
@@ -266,9 +280,7 @@ class Apply:
         side: (service, key) → [id, status]."""
         found: dict[tuple[str, str], list] = {}
         connection = self.connection
-        dialect = of(connection)
-        dialect.lock_keys(connection, ((name, key) for name, keys in wanted.items() for key in keys))
-        query = _OPEN_KEYS_LOCKED if dialect.claims_share else _OPEN_KEYS
+        query = _OPEN_KEYS_LOCKED if of(connection).claims_share else _OPEN_KEYS
         severity = self.severity
         for name in sorted(wanted):
             keys = sorted(wanted[name])
@@ -374,8 +386,8 @@ class Apply:
                         continue
                     kind = "alert"
                 rows.append((incident_id, stamp, kind, None, text))
-                if level is not None and _RANK.get(level, 9) < _RANK.get(severity[incident_id], 9):
-                    rows.append((incident_id, stamp, "severity", None, f"raised from {severity[incident_id]} to {level}"))
+                if raises(level, severity[incident_id]):
+                    rows.append((incident_id, stamp, "severity", None, raised_text(severity[incident_id], level)))
                     severity[incident_id] = raised[incident_id] = level
             if rows:
                 bulk.executemany(self.connection, _ADD_ENTRIES, _ADD_ENTRIES_COLUMNS, rows)

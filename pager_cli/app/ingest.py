@@ -35,7 +35,7 @@ from ..alerts.record import Alert
 from ..config import catalog
 from ..severity import DEFAULT_SEVERITY
 from ..store.db import Transaction
-from .batch import Apply, Batch, Result, unapplied
+from .batch import Apply, Batch, Result, apply_all, unapplied
 
 __all__ = ["ACTIONS", "SENDS", "Batch", "Defaults", "Ingest", "Result", "apply_batch", "apply_groups", "feed",
            "for_stream"]
@@ -154,7 +154,7 @@ def apply_batch(db, now: datetime, alerts: list[Alert], *, fallback: str | None 
         return unapplied(alerts)
     def work(session):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         batch, given = unapplied(alerts), set() if warned is None else set(warned)
-        Apply(Transaction(session.connection(), session), now, fallback, by, batch, given).run(alerts)
+        apply_all([(Apply(Transaction(session.connection(), session), now, fallback, by, batch, given), alerts)])
         return batch, given
 
     batch, given = db.retried(work, "claim")
@@ -172,9 +172,9 @@ def apply_groups(held, now: datetime, groups: list[tuple[list[Alert], str | None
     batches, once committed."""
     def work(tx):  # noqa: ANN001, ANN202 - run again from the start on a conflict the engine gave up on
         batches = [unapplied(alerts) for alerts, _ in groups]
-        for (alerts, fallback), batch in zip(groups, batches):
-            if tx is not None and any(a.error is None for a in alerts):
-                Apply(tx, now, fallback, by, batch, set(), services).run(alerts)
+        if tx is not None:
+            apply_all([(Apply(tx, now, fallback, by, batch, set(), services), alerts)
+                       for (alerts, fallback), batch in zip(groups, batches) if any(a.error is None for a in alerts)])
         return batches
 
     return held.retried(work, "claim") if any(a.error is None for alerts, _ in groups for a in alerts) else work(None)
